@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+// Entry point for `npx draco`: the compiled CLI lives in dist/ (built by `npm install`).
+import { main } from '../dist/src/cli/main.js';
+
+main(process.argv).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    console.error(err);
+    process.exitCode = 1;
+  },
+);

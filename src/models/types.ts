@@ -1,0 +1,46 @@
+/**
+ * The model interface the rest of draco sees: all parameters as one flat Float32Array, and the
+ * gradient of a batch as one flat Float32Array. Everything tfjs stays behind this boundary.
+ */
+import type { Batch } from '../data/types.js';
+
+export interface GradientResult {
+  /** Gradient of the SUM of per-sample losses over the batch (spec/schemes.md: we pick the sum). */
+  grad: Float32Array;
+  /** Sum of per-sample losses over the batch. */
+  lossSum: number;
+}
+
+export interface EvalResult {
+  /** Mean per-sample loss. */
+  loss: number;
+  /** Fraction of samples classified correctly, in [0, 1]. */
+  accuracy: number;
+  n: number;
+}
+
+export interface TrainableModel {
+  readonly name: string;
+  readonly numParams: number;
+  /** A copy of all parameters, in a fixed order (layer by layer, weights then bias). */
+  getParams(): Float32Array;
+  /** Overwrite all parameters from a flat vector of length `numParams`. */
+  setParams(params: Float32Array): void;
+  /** Forward + backward on `batch` at the current parameters. Returns a fresh copy. */
+  gradient(batch: Batch): GradientResult;
+  /** Loss and accuracy at the current parameters. */
+  evaluate(batch: Batch): EvalResult;
+  /** Release tensors. */
+  dispose(): void;
+}
+
+export interface ModelDef {
+  readonly name: string;
+  /** One line for `--help` and the README. */
+  readonly description: string;
+  /**
+   * Build the model for samples of `inputShape` (channels last) and `numClasses` classes, with
+   * parameters initialised deterministically from `seed`.
+   */
+  create(inputShape: number[], numClasses: number, seed: number): TrainableModel;
+}
