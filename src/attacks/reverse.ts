@@ -1,0 +1,17 @@
+import { sameShape, type AttackDef } from './types.js';
+
+/** reverse: send `-c * own` (DRACO/DETOX's "reverse gradient", c = 100 by default). */
+export const reverse: AttackDef = {
+  name: 'reverse',
+  description: 'send -c times the honest message (c = 100 as in DRACO/DETOX)',
+  defaults: { c: 100 },
+  create: ({ c }) => ({
+    name: 'reverse',
+    omniscient: false,
+    corrupt({ own }) {
+      const out = sameShape(own);
+      for (let i = 0; i < own.length; i++) out[i] = -c * own[i];
+      return out;
+    },
+  }),
+};

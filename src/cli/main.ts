@@ -1,0 +1,51 @@
+/**
+ * The `draco` command. User mistakes (UsageError, bad flags) print one line and exit 2; anything
+ * else is a bug and keeps its stack trace.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { UsageError } from '../core/errors.js';
+import { benchCommand } from './bench.js';
+import { listCommand } from './list.js';
+import { trainCommand } from './train.js';
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('draco')
+    .description(
+      'Byzantine-resilient distributed training: DRACO (repetition code) with robust-aggregation baselines and attacks.',
+    )
+    .version(version())
+    .showHelpAfterError('(run with --help for usage)')
+    .addCommand(trainCommand())
+    .addCommand(benchCommand())
+    .addCommand(listCommand());
+  const exitOnErrors = (cmd: Command) => {
+    cmd.exitOverride();
+    cmd.commands.forEach(exitOnErrors);
+  };
+  exitOnErrors(program);
+  return program;
+}
+
+/** Run the CLI; resolves to the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander already printed its one-line message (or the help / version).
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    if (err instanceof UsageError) {
+      process.stderr.write(`draco: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,168 @@
+/** `draco train`: flags and config file -> one validated config -> training with progress. */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import cliProgress from 'cli-progress';
+import { readConfigFile, resolveConfig, TrainConfigSchema, type TrainConfig } from '../experiment/config.js';
+import { train, type StepRecord, type TrainSummary } from '../train/loop.js';
+import { RunWriter } from '../train/output.js';
+
+/** Flag name (kebab) -> config key (camel), in the order `--help` lists them. */
+const FLAGS: [flag: string, key: keyof TrainConfig, kind: 'int' | 'num' | 'str', arg: string][] = [
+  ['model', 'model', 'str', 'name'],
+  ['dataset', 'dataset', 'str', 'name'],
+  ['data-dir', 'dataDir', 'str', 'dir'],
+  ['workers', 'workers', 'int', 'n'],
+  ['byzantine', 'byzantine', 'int', 's'],
+  ['scheme', 'scheme', 'str', 'name'],
+  ['redundancy', 'redundancy', 'int', 'r'],
+  ['aggregator', 'aggregator', 'str', 'name'],
+  ['attack', 'attack', 'str', 'spec'],
+  ['placement', 'placement', 'str', 'name'],
+  ['on-no-majority', 'noMajority', 'str', 'rule'],
+  ['batch', 'batch', 'int', 'B'],
+  ['lr', 'lr', 'num', 'x'],
+  ['lr-schedule', 'lrSchedule', 'str', 'name'],
+  ['lr-step-every', 'lrStepEvery', 'int', 'k'],
+  ['lr-gamma', 'lrGamma', 'num', 'x'],
+  ['momentum', 'momentum', 'num', 'x'],
+  ['weight-decay', 'weightDecay', 'num', 'x'],
+  ['steps', 'steps', 'int', 'k'],
+  ['eval-every', 'evalEvery', 'int', 'k'],
+  ['seed', 'seed', 'int', 'k'],
+  ['backend', 'backend', 'str', 'name'],
+  ['out', 'out', 'str', 'dir'],
+];
+
+function parseNumber(kind: 'int' | 'num') {
+  return (value: string) => {
+    const x = Number(value);
+    if (value.trim() === '' || !Number.isFinite(x)) throw new InvalidArgumentError('expected a number.');
+    if (kind === 'int' && !Number.isInteger(x)) throw new InvalidArgumentError('expected an integer.');
+    return x;
+  };
+}
+
+function schemaDefault(key: keyof TrainConfig): unknown {
+  const r = TrainConfigSchema.safeParse({});
+  return r.success ? r.data[key] : undefined;
+}
+
+export function trainCommand(): Command {
+  const cmd = new Command('train')
+    .summary('train a model with n simulated workers, s of them Byzantine')
+    .description(
+      'Train a model on a simulated cluster of n workers, s of them Byzantine, protected by a scheme.\n' +
+        'With no options: MNIST, mlp, 15 workers, 2 Byzantine sending reversed gradients, repetition code r = 5.\n' +
+        'Options come from --config FILE (YAML or JSON, keys as below in camelCase) and flags; flags win.',
+    );
+  cmd.option('--config <file>', 'YAML or JSON file with any of the options below');
+  for (const [flag, key, kind, arg] of FLAGS) {
+    const desc = TrainConfigSchema.shape[key].description ?? '';
+    const def = schemaDefault(key);
+    const opt = new Option(`--${flag} <${arg}>`, desc + (def !== undefined ? ` (default: ${String(def)})` : ''));
+    if (kind !== 'str') opt.argParser(parseNumber(kind));
+    cmd.addOption(opt);
+  }
+  cmd.option('--quiet', 'no progress bar or summary table (errors only)');
+  cmd.addHelpText(
+    'after',
+    `
+Attacks: name[:key=value,...], e.g. reverse (c=100), constant (v=-100), gaussian (sigma=200),
+signflip, labelflip, none. See \`draco list\` for every model, dataset, scheme, aggregator and attack.
+
+Examples:
+  draco train                                         # the embedded default job
+  draco train --attack gaussian:sigma=50 --placement fixed --steps 200 --out runs/g50
+  draco train --scheme uncoded --aggregator mean --attack reverse   # no defence: diverges
+  draco train --config job.yaml --seed 3
+
+With --out DIR: DIR/metrics.jsonl (one record per step), DIR/summary.json (final accuracy,
+paramsSha256, bytes per worker per step, suspects, resolved config), DIR/params.npy.`,
+  );
+  cmd.action(async (opts: Record<string, unknown>) => {
+    const fileCfg = typeof opts.config === 'string' ? normalizeKeys(readConfigFile(opts.config)) : {};
+    const flagCfg: Record<string, unknown> = {};
+    for (const [flag, key] of FLAGS) {
+      const v = opts[camel(flag)];
+      if (v !== undefined) flagCfg[key] = v;
+    }
+    const config = resolveConfig({ ...fileCfg, ...flagCfg }, typeof opts.config === 'string' ? opts.config : 'options');
+    await runTrain(config, opts.quiet === true);
+  });
+  return cmd;
+}
+
+/** Accept kebab-case keys in config files too (`weight-decay` = `weightDecay`). */
+function normalizeKeys(obj: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(obj)) out[camel(k)] = v;
+  return out;
+}
+
+function camel(s: string): string {
+  return s.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+async function runTrain(config: TrainConfig, quiet: boolean): Promise<void> {
+  const writer = config.out ? new RunWriter(config.out) : null;
+  const tty = process.stderr.isTTY === true;
+  const bar =
+    !quiet && tty
+      ? new cliProgress.SingleBar(
+          {
+            format: 'step {value}/{total} |{bar}| loss {loss} | acc {acc} | suspects {sus} | {duration_formatted} ETA {eta_formatted}',
+            hideCursor: true,
+            stream: process.stderr,
+            etaBuffer: 50,
+          },
+          cliProgress.Presets.shades_classic,
+        )
+      : null;
+  let acc = '  -  ';
+  let suspects = 0;
+  const { summary, params } = await train(config, {
+    onStart({ scheme, dataset, model }) {
+      if (quiet) return;
+      process.stderr.write(
+        `draco train: ${model.name} (${model.numParams.toLocaleString('en-US')} params) on ${dataset.name} ` +
+          `(${dataset.train.n} train / ${dataset.test.n} test), ${config.workers} workers, ${config.byzantine} Byzantine ` +
+          `(${config.attack}, ${config.placement} placement)\n  scheme: ${scheme.describe()}\n`,
+      );
+      bar?.start(config.steps, 0, { loss: '  -  ', acc, sus: 0 });
+    },
+    onStep(rec: StepRecord) {
+      writer?.step(rec);
+      suspects += rec.suspects.length;
+      if (rec.testAccuracy !== undefined) acc = (100 * rec.testAccuracy).toFixed(2) + '%';
+      if (bar) bar.update(rec.step + 1, { loss: fmtLoss(rec.trainLoss), acc, sus: suspects });
+      else if (!quiet && rec.testAccuracy !== undefined) {
+        process.stderr.write(
+          `step ${rec.step + 1}/${config.steps}  train loss ${fmtLoss(rec.trainLoss)}  test acc ${acc}  suspects ${suspects}\n`,
+        );
+      }
+    },
+  });
+  bar?.stop();
+  writer?.finish(summary, params);
+  if (!quiet) printSummary(summary, config.out);
+}
+
+function fmtLoss(x: number): string {
+  return Number.isFinite(x) ? x.toFixed(4) : String(x);
+}
+
+function printSummary(s: TrainSummary, out: string | undefined): void {
+  const rows: [string, string][] = [
+    ['final test accuracy', `${(100 * s.finalTestAccuracy).toFixed(2)}%`],
+    ['final test loss', fmtLoss(s.finalTestLoss)],
+    ['steps', String(s.steps)],
+    ['wall time', `${s.wallSeconds.toFixed(1)} s (median step ${s.medianStepWallMs.toFixed(1)} ms in-process)`],
+    ['modeled parallel step', `${s.medianModeledStepMs.toFixed(1)} ms (median; modeled, communication not included)`],
+    ['bytes per worker per step', s.bytesPerWorkerPerStep.toLocaleString('en-US')],
+    ['suspects flagged', `${s.totalSuspectsFlagged} (${s.suspectsThatWereByzantine} Byzantine, of ${s.totalByzantineSlots} Byzantine slots)`],
+    ['decoder fallbacks', `${s.decoderFailures} (${s.abortedSteps} steps aborted)`],
+    ['params sha256', s.paramsSha256],
+  ];
+  if (out) rows.push(['outputs', `${out}/metrics.jsonl, summary.json, params.npy`]);
+  const w = Math.max(...rows.map((r) => r[0].length));
+  process.stdout.write(rows.map(([k, v]) => `  ${k.padEnd(w)}  ${v}`).join('\n') + '\n');
+}

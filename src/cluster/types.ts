@@ -1,0 +1,42 @@
+/**
+ * Engines run the worker side of one synchronous step (DESIGN §3 steps 2-3) and hand the PS one
+ * message per worker. The in-process engine simulates the cluster in this process; process and
+ * remote engines (ZeroMQ) implement the same interface.
+ */
+import type { Vec } from '../core/vec.js';
+
+export interface StepRequest {
+  step: number;
+  /** The parameters the PS broadcasts (read-only). */
+  params: Float32Array;
+  /** Sample ids of each partition this step. */
+  partitions: readonly Int32Array[];
+  /** Byzantine ranks this step (from the placement). */
+  byzantine: readonly number[];
+}
+
+export interface WorkerReport {
+  worker: number;
+  /** What the worker sent; null when nothing arrived (crash, straggler past the deadline). */
+  message: Vec | null;
+  /** Time spent computing gradients (what this worker would have spent, even when deduplicated). */
+  computeMs: number;
+  /** Time spent encoding (and, for a Byzantine worker, crafting its attack). */
+  encodeMs: number;
+  /** Bytes this worker sent. */
+  bytesSent: number;
+}
+
+export interface StepResult {
+  reports: WorkerReport[];
+  /** Wall time from broadcast until every message was in (in-process: all workers run in turn). */
+  waitMs: number;
+  /** Mean per-sample training loss over the samples honest workers computed on, deduplicated. */
+  trainLoss: number;
+}
+
+export interface Engine {
+  readonly name: string;
+  runStep(req: StepRequest): Promise<StepResult>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,77 @@
+/**
+ * The training configuration: one zod schema gives validation, defaults and the error messages
+ * for both `--config FILE` (YAML or JSON) and command-line flags (flags override the file).
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { UsageError } from '../core/errors.js';
+
+export const TrainConfigSchema = z
+  .object({
+    model: z.string().default('mlp').describe('model from the zoo: mlp, fc, lenet'),
+    dataset: z.string().default('mnist').describe('mnist (embedded), fashion-mnist, idx, cifar10, synthetic'),
+    dataDir: z.string().optional().describe('folder with the dataset files (idx, cifar10, fashion-mnist)'),
+    workers: z.number().int().min(1).default(15).describe('number of workers n'),
+    byzantine: z.number().int().min(0).default(2).describe('number of Byzantine workers s'),
+    scheme: z.string().default('repetition').describe('uncoded or repetition'),
+    redundancy: z.number().int().min(1).optional().describe('compute load r (repetition: default 2s + 1)'),
+    aggregator: z.string().default('mean').describe('aggregation rule of the uncoded scheme'),
+    attack: z.string().default('reverse').describe('attack spec name[:key=value,...], e.g. reverse:c=100'),
+    placement: z.string().default('random').describe('fixed or random (fresh Byzantine set every step)'),
+    noMajority: z.enum(['skip', 'abort']).default('skip').describe('repetition: a group without majority is skipped, or the step is aborted'),
+    batch: z.number().int().min(1).default(480).describe('global batch size (all workers together)'),
+    lr: z.number().positive().default(0.1).describe('learning rate'),
+    lrSchedule: z.enum(['constant', 'step', 'cosine']).default('constant').describe('learning-rate schedule'),
+    lrStepEvery: z.number().int().min(1).default(1000).describe('step schedule: decay every this many steps'),
+    lrGamma: z.number().positive().default(0.1).describe('step schedule: decay factor'),
+    momentum: z.number().min(0).max(1).default(0.9).describe('SGD momentum'),
+    weightDecay: z.number().min(0).default(0).describe('L2 weight decay'),
+    steps: z.number().int().min(1).default(750).describe('training steps'),
+    evalEvery: z.number().int().min(0).default(125).describe('evaluate on the test set every k steps (0: only at the end)'),
+    seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(1).describe('seed for init, batches, placement and attack noise'),
+    backend: z.enum(['wasm', 'cpu']).default('wasm').describe('tfjs backend'),
+    out: z.string().optional().describe('folder for metrics.jsonl, summary.json, params.npy'),
+  })
+  .strict();
+
+export type TrainConfig = z.infer<typeof TrainConfigSchema>;
+export type TrainConfigInput = z.input<typeof TrainConfigSchema>;
+
+/** One line per problem, `field: message`, for a UsageError. */
+export function formatIssues(error: z.ZodError, where: string): string {
+  return error.issues
+    .map((i) => {
+      const path = i.path.join('.') || '(top level)';
+      return `${where}: ${path}: ${i.message}`;
+    })
+    .join('; ');
+}
+
+/** Validate a (partial) config object and fill in the defaults. */
+export function resolveConfig(input: unknown, where = 'config'): TrainConfig {
+  const r = TrainConfigSchema.safeParse(input);
+  if (!r.success) throw new UsageError(formatIssues(r.error, where));
+  return r.data;
+}
+
+/** Read a YAML or JSON config file (YAML is a superset of JSON) into a plain object. */
+export function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read config file ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  let data: unknown;
+  try {
+    data = parseYaml(text);
+  } catch (e) {
+    throw new UsageError(`config file ${path} is not valid YAML/JSON: ${(e as Error).message.split('\n')[0]}`);
+  }
+  if (data === null || data === undefined) return {};
+  if (typeof data !== 'object' || Array.isArray(data)) {
+    throw new UsageError(`config file ${path} must hold a mapping of option names to values`);
+  }
+  return data as Record<string, unknown>;
+}

@@ -1,0 +1,176 @@
+/**
+ * The one adapter between a tfjs `Network` and draco's `TrainableModel`: flat Float32Array
+ * parameters <-> tf.Variables, and the gradient of a batch as one flat Float32Array.
+ *
+ * Loss: softmax cross-entropy SUMMED over the batch (not averaged), so the gradient of a union
+ * of partitions is the sum of their gradients (spec/schemes.md).
+ *
+ * Copies at the boundary: the cpu backend keeps a reference to the arrays it is given and hands
+ * out its own storage from dataSync; wasm views live in the wasm heap. So parameters are copied
+ * in, and gradients are copied out into a fresh array the caller owns.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { Rng } from '../core/rng.js';
+import type { Batch } from '../data/types.js';
+import type { Network, ParamSpec } from './layers.js';
+import type { EvalResult, GradientResult, TrainableModel } from './types.js';
+
+/** Samples per forward pass in `evaluate`. */
+const EVAL_CHUNK = 1000;
+
+const prod = (s: number[]) => s.reduce((a, b) => a * b, 1);
+
+/**
+ * Deterministic initial parameters: a function of (seed, model name, parameter index) only, so
+ * the same seed gives the same bits on every backend and machine. Each tensor draws from its own
+ * derived stream. Weights are uniform in [-limit, limit) with limit sqrt(6 / fanIn) (He) or
+ * sqrt(6 / (fanIn + fanOut)) (Glorot); biases are zero.
+ */
+export function initParams(modelName: string, specs: ParamSpec[], seed: number): Float32Array {
+  const out = new Float32Array(specs.reduce((a, s) => a + prod(s.shape), 0));
+  let off = 0;
+  specs.forEach((s, i) => {
+    const size = prod(s.shape);
+    if (s.init !== 'zeros') {
+      const limit = s.init === 'he_uniform' ? Math.sqrt(6 / s.fanIn) : Math.sqrt(6 / (s.fanIn + s.fanOut));
+      const rng = Rng.derive(seed, 'model-init', modelName, i);
+      for (let k = 0; k < size; k++) out[off + k] = (2 * rng.float() - 1) * limit;
+    }
+    off += size;
+  });
+  return out;
+}
+
+class TfModel implements TrainableModel {
+  readonly numParams: number;
+  private readonly sizes: number[];
+  private vars: tf.Variable[] | null;
+
+  constructor(
+    readonly name: string,
+    private readonly net: Network,
+    seed: number,
+  ) {
+    this.sizes = net.params.map((s) => prod(s.shape));
+    this.numParams = this.sizes.reduce((a, b) => a + b, 0);
+    const init = initParams(name, net.params, seed);
+    let off = 0;
+    this.vars = net.params.map((s, i) => {
+      const v = tf.tidy(() => tf.variable(tf.tensor(init.slice(off, off + this.sizes[i]), s.shape), true));
+      off += this.sizes[i];
+      return v;
+    });
+  }
+
+  private live(): tf.Variable[] {
+    if (this.vars == null) throw new Error(`model ${this.name} has been disposed`);
+    return this.vars;
+  }
+
+  getParams(): Float32Array {
+    const out = new Float32Array(this.numParams);
+    let off = 0;
+    this.live().forEach((v, i) => {
+      out.set(v.dataSync() as Float32Array, off);
+      off += this.sizes[i];
+    });
+    return out;
+  }
+
+  setParams(params: Float32Array): void {
+    const vars = this.live();
+    if (!(params instanceof Float32Array) || params.length !== this.numParams) {
+      const what = params instanceof Float32Array ? `length ${params.length}` : 'a non-Float32Array';
+      throw new Error(`setParams: model ${this.name} needs a Float32Array of length ${this.numParams}, got ${what}`);
+    }
+    let off = 0;
+    vars.forEach((v, i) => {
+      // slice(): the cpu backend would otherwise alias the caller's array.
+      tf.tidy(() => v.assign(tf.tensor(params.slice(off, off + this.sizes[i]), v.shape)));
+      off += this.sizes[i];
+    });
+  }
+
+  private checkBatch(batch: Batch, what: string): void {
+    const per = prod(this.net.inputShape);
+    if (!Number.isInteger(batch.n) || batch.n < 0) throw new Error(`${what}: bad batch size ${batch.n}`);
+    if (batch.x.length !== batch.n * per) {
+      throw new Error(
+        `${what}: batch.x has ${batch.x.length} values, expected ${batch.n} x [${this.net.inputShape}] = ${batch.n * per}`,
+      );
+    }
+    if (batch.y.length !== batch.n) throw new Error(`${what}: batch.y has ${batch.y.length} labels, expected ${batch.n}`);
+    const c = this.net.numClasses;
+    for (let i = 0; i < batch.n; i++) {
+      const l = batch.y[i];
+      if (!(l >= 0 && l < c)) throw new Error(`${what}: label ${l} at ${i} is outside [0, ${c})`);
+    }
+  }
+
+  /** Inputs of samples [from, to) of `batch` as tensors: x `[m, ...inputShape]` and one-hot y. */
+  private tensors(batch: Batch, from: number, to: number): { x: tf.Tensor; y: tf.Tensor; labels: tf.Tensor1D } {
+    const per = prod(this.net.inputShape);
+    const m = to - from;
+    const x = tf.tensor(batch.x.subarray(from * per, to * per), [m, ...this.net.inputShape], 'float32');
+    const labels = tf.tensor1d(batch.y.subarray(from, to), 'int32');
+    const y = tf.oneHot(labels, this.net.numClasses);
+    return { x, y, labels };
+  }
+
+  /** Sum over samples of -log softmax(logits)[label]. */
+  private static lossSum(logits: tf.Tensor, y: tf.Tensor): tf.Scalar {
+    return tf.neg(tf.sum(tf.mul(y, tf.logSoftmax(logits)))) as tf.Scalar;
+  }
+
+  gradient(batch: Batch): GradientResult {
+    const vars = this.live();
+    this.checkBatch(batch, 'gradient');
+    const grad = new Float32Array(this.numParams);
+    if (batch.n === 0) return { grad, lossSum: 0 };
+    let lossSum = 0;
+    tf.tidy(() => {
+      const { x, y } = this.tensors(batch, 0, batch.n);
+      const { value, grads } = tf.variableGrads(() => TfModel.lossSum(this.net.forward(x, vars), y), vars);
+      let off = 0;
+      vars.forEach((v, i) => {
+        const g = grads[v.name];
+        if (g == null) throw new Error(`no gradient for ${this.net.params[i].name}`);
+        grad.set(g.dataSync() as Float32Array, off);
+        off += this.sizes[i];
+      });
+      lossSum = value.dataSync()[0];
+    });
+    return { grad, lossSum };
+  }
+
+  evaluate(batch: Batch): EvalResult {
+    const vars = this.live();
+    this.checkBatch(batch, 'evaluate');
+    if (batch.n === 0) throw new Error('evaluate: empty batch');
+    let loss = 0;
+    let correct = 0;
+    for (let from = 0; from < batch.n; from += EVAL_CHUNK) {
+      const to = Math.min(batch.n, from + EVAL_CHUNK);
+      const [l, c] = tf.tidy(() => {
+        const { x, y, labels } = this.tensors(batch, from, to);
+        const logits = this.net.forward(x, vars);
+        const hits = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'int32'));
+        return [TfModel.lossSum(logits, y).dataSync()[0], hits.dataSync()[0]];
+      });
+      loss += l;
+      correct += c;
+    }
+    return { loss: loss / batch.n, accuracy: correct / batch.n, n: batch.n };
+  }
+
+  dispose(): void {
+    if (this.vars == null) return;
+    for (const v of this.vars) v.dispose();
+    this.vars = null;
+  }
+}
+
+/** Wrap `net` as a TrainableModel with parameters initialised from `seed`. */
+export function createModel(name: string, net: Network, seed: number): TrainableModel {
+  return new TfModel(name, net, seed);
+}

@@ -1,0 +1,145 @@
+/**
+ * DRACO's repetition code (spec/schemes.md "Repetition code"): groups of consecutive ranks all
+ * compute the sum of their group's partition gradients; the PS takes, per group, the value sent
+ * by a strict majority (exact byte equality) and sums the group winners. With at most s errors
+ * per group and r >= 2s + 1 the result is bit for bit the adversary-free one.
+ */
+import { UsageError } from '../core/errors.js';
+import { bytesEqual, fastHash, type Vec } from '../core/vec.js';
+import type { DecodeContext, DecodeResult, GradientOracle, Scheme, SchemeOptions } from './types.js';
+
+/**
+ * Groups of consecutive ranks: g = floor(n / r) groups whose sizes differ by at most one (the
+ * first n mod g get one extra). Depends only on (n, r).
+ */
+export function repetitionGroups(n: number, r: number): number[][] {
+  if (!Number.isInteger(n) || !Number.isInteger(r) || r < 1 || n < r) {
+    throw new UsageError(`repetition needs 1 <= r <= n (n = ${n}, r = ${r})`);
+  }
+  const g = Math.floor(n / r);
+  const base = Math.floor(n / g);
+  const extra = n % g;
+  const groups: number[][] = [];
+  let rank = 0;
+  for (let k = 0; k < g; k++) {
+    const size = base + (k < extra ? 1 : 0);
+    groups.push(Array.from({ length: size }, (_, i) => rank + i));
+    rank += size;
+  }
+  return groups;
+}
+
+export interface VoteResult {
+  /** Index (into the given list) of one message carrying the majority value, or -1. */
+  winner: number;
+  /** Number of received messages carrying the winning value. */
+  votes: number;
+  /** Sizes of the value classes, largest first (for reports). */
+  tally: number[];
+}
+
+/**
+ * Strict-majority vote by bytes over the received messages (null = erasure). Messages are
+ * bucketed by a fast hash, and every bucket member is confirmed by a byte compare, so a hash
+ * collision can never merge two different values.
+ */
+export function majorityVote(messages: readonly (Vec | null)[]): VoteResult {
+  const classes: { rep: number; count: number }[] = [];
+  const byHash = new Map<number, number[]>(); // hash -> indices into classes
+  let received = 0;
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i];
+    if (m === null) continue;
+    received++;
+    const h = fastHash(m);
+    const candidates = byHash.get(h);
+    let found = -1;
+    if (candidates) {
+      for (const c of candidates) {
+        if (bytesEqual(messages[classes[c].rep]!, m)) {
+          found = c;
+          break;
+        }
+      }
+    }
+    if (found >= 0) classes[found].count++;
+    else {
+      classes.push({ rep: i, count: 1 });
+      if (candidates) candidates.push(classes.length - 1);
+      else byHash.set(h, [classes.length - 1]);
+    }
+  }
+  const tally = classes.map((c) => c.count).sort((a, b) => b - a);
+  const best = classes.reduce<{ rep: number; count: number } | null>(
+    (a, c) => (a === null || c.count > a.count ? c : a),
+    null,
+  );
+  if (best === null || 2 * best.count <= received) return { winner: -1, votes: best?.count ?? 0, tally };
+  return { winner: best.rep, votes: best.count, tally };
+}
+
+export function createRepetition(opts: SchemeOptions): Scheme {
+  const { n, s, d } = opts;
+  const r = opts.r ?? 2 * s + 1;
+  const noMajority = opts.noMajority ?? 'skip';
+  if (r < 2 * s + 1) {
+    throw new UsageError(
+      `repetition needs r >= 2s + 1 to outvote s Byzantine workers (r = ${r}, s = ${s}: use r >= ${2 * s + 1})`,
+    );
+  }
+  if (n < r) throw new UsageError(`repetition needs n >= r workers (n = ${n}, r = ${r})`);
+  const groups = repetitionGroups(n, r);
+  for (const g of groups) {
+    // Cannot happen while r >= 2s + 1 (every group has >= r members); kept as the spec's check.
+    if (g.length < 2 * s + 1) throw new UsageError(`repetition group of ${g.length} ranks cannot outvote s = ${s}`);
+  }
+  // Group k owns the partitions with the same indices as its member ranks (P = n).
+  const groupOf = new Int32Array(n);
+  groups.forEach((g, k) => g.forEach((rank) => (groupOf[rank] = k)));
+  const assignment = Array.from({ length: n }, (_, rank) => groups[groupOf[rank]]);
+
+  return {
+    name: 'repetition',
+    n,
+    numPartitions: n,
+    assignment,
+    messageLength: d,
+    messageDtype: 'float32',
+    describe() {
+      const spans = groups.map((g) => `${g[0]}-${g[g.length - 1]}`).join(', ');
+      return `${groups.length} groups (r = ${r}, tolerates ${s} Byzantine): ranks ${spans}`;
+    },
+    encode: (worker: number, gradient: GradientOracle) => gradient(assignment[worker]),
+    decode(messages: readonly (Vec | null)[], ctx: DecodeContext): DecodeResult {
+      const gradient = new Float64Array(d);
+      const suspects: number[] = [];
+      const failures: string[] = [];
+      let samplesCovered = 0;
+      // Stream group by group: only one group's messages are examined at a time.
+      for (let k = 0; k < groups.length; k++) {
+        const members = groups[k];
+        const msgs = members.map((rank) => messages[rank]);
+        const vote = majorityVote(msgs);
+        if (vote.winner < 0) {
+          const received = msgs.filter((m) => m !== null).length;
+          failures.push(
+            `group ${k} (ranks ${members[0]}-${members[members.length - 1]}): no strict majority among ` +
+              `${received} received (value classes ${vote.tally.join('-') || 'none'}); ${noMajority === 'skip' ? 'group skipped' : 'step aborted'}`,
+          );
+          if (noMajority === 'abort') {
+            return { gradient, samplesCovered: 0, suspects, failures, abort: true };
+          }
+          continue;
+        }
+        const win = msgs[vote.winner]!;
+        for (let i = 0; i < d; i++) gradient[i] += win[i];
+        for (const p of members) samplesCovered += ctx.partitionSizes[p];
+        members.forEach((rank, i) => {
+          const m = msgs[i];
+          if (m !== null && i !== vote.winner && !bytesEqual(m, win)) suspects.push(rank);
+        });
+      }
+      return { gradient, samplesCovered, suspects, failures, abort: samplesCovered === 0 };
+    },
+  };
+}

@@ -1,0 +1,70 @@
+/**
+ * Schemes (spec/schemes.md): how work is assigned to workers, what a worker sends, and how the
+ * parameter server decodes the messages (some possibly missing) into one gradient.
+ */
+import type { Rng } from '../core/rng.js';
+import type { Vec } from '../core/vec.js';
+
+/**
+ * The worker-side gradient oracle: the gradient of the SUM of per-sample losses over the union of
+ * the given partitions' samples at the step's parameters. Returned arrays are read-only (an
+ * in-process engine may hand the same array to every replica of a task).
+ */
+export type GradientOracle = (partitions: readonly number[]) => Float32Array;
+
+export interface DecodeContext {
+  step: number;
+  /** Samples in each partition this step (to weigh what a partial decode covers). */
+  partitionSizes: readonly number[];
+  /** Seeded randomness private to the PS for this step. */
+  rng: Rng;
+}
+
+export interface DecodeResult {
+  /**
+   * Estimate of `G`, the sum over the covered samples of the per-sample loss gradients
+   * (float64 accumulation). The PS divides by `samplesCovered`.
+   */
+  gradient: Float64Array;
+  /** Number of samples of the global batch the gradient stands for (the whole batch normally). */
+  samplesCovered: number;
+  /** Workers whose messages the decoder found inconsistent with the decoded value. */
+  suspects: number[];
+  /** Problems the decoder resolved by its fallback rule (e.g. a group with no majority). */
+  failures: string[];
+  /** True when the step should not update the model (fallback 'abort', or nothing decodable). */
+  abort: boolean;
+}
+
+export interface Scheme {
+  readonly name: string;
+  /** Number of workers. */
+  readonly n: number;
+  /** Number of partitions the global batch is cut into. */
+  readonly numPartitions: number;
+  /** Partitions each worker computes on (index = worker rank). */
+  readonly assignment: readonly (readonly number[])[];
+  /** Length and element type of one message (what a worker sends). */
+  readonly messageLength: number;
+  readonly messageDtype: 'float32' | 'float64';
+  /** Human-readable layout, e.g. "3 groups of 5 ranks: 0-4, 5-9, 10-14". */
+  describe(): string;
+  /** Worker side: the honest message of `worker`. */
+  encode(worker: number, gradient: GradientOracle): Vec;
+  /** PS side: messages indexed by worker rank; `null` marks an erasure (missing or rejected). */
+  decode(messages: readonly (Vec | null)[], ctx: DecodeContext): DecodeResult;
+}
+
+export interface SchemeOptions {
+  n: number;
+  /** Designed-for number of Byzantine workers. */
+  s: number;
+  /** Number of model parameters. */
+  d: number;
+  /** Repetition/DETOX/cyclic: compute load (redundancy). */
+  r?: number;
+  /** Uncoded: the aggregation rule's name. */
+  aggregator?: string;
+  /** Repetition: what to do with a group that has no strict majority. */
+  noMajority?: 'skip' | 'abort';
+}

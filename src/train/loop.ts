@@ -1,0 +1,279 @@
+/**
+ * The parameter server's synchronous training loop (DESIGN §3): draw the step's batch, collect
+ * one message per worker from the engine, validate, decode with the scheme, update with SGD, and
+ * log the step record of DESIGN §4.
+ */
+import { UsageError } from '../core/errors.js';
+import { Rng } from '../core/rng.js';
+import { allFinite, sha256Hex, type Vec } from '../core/vec.js';
+import { parseAttack } from '../attacks/registry.js';
+import { createPlacement } from '../attacks/placement.js';
+import { InProcessEngine } from '../cluster/inprocess.js';
+import type { Engine } from '../cluster/types.js';
+import { evaluateSplit } from './evaluate.js';
+import { loadDataset } from '../data/registry.js';
+import { BatchSchedule } from '../data/schedule.js';
+import type { Dataset } from '../data/types.js';
+import type { TrainConfig } from '../experiment/config.js';
+import { initBackend } from '../models/backend.js';
+import { getModelDef } from '../models/registry.js';
+import type { TrainableModel } from '../models/types.js';
+import { createScheme } from '../schemes/registry.js';
+import type { Scheme } from '../schemes/types.js';
+import { learningRate } from './lr.js';
+import { Sgd } from './sgd.js';
+
+/** One record per step in metrics.jsonl. Times in milliseconds. */
+export interface StepRecord {
+  step: number;
+  lr: number;
+  /** Mean per-sample training loss over the honest computations of this step's batch. */
+  trainLoss: number;
+  /** Present on evaluation steps. */
+  testLoss?: number;
+  testAccuracy?: number;
+  byzantine: number[];
+  suspects: number[];
+  /** Ranks whose message was missing or rejected (treated as erasures). */
+  erasures: number[];
+  /** Why messages were rejected, `rank: reason`. */
+  rejected: string[];
+  /** Decoder fallbacks taken (e.g. a repetition group without majority). */
+  failures: string[];
+  /** True when the model was not updated this step. */
+  aborted: boolean;
+  time: {
+    /** Per worker, indexed by rank. */
+    computeMs: number[];
+    encodeMs: number[];
+    bytesSent: number[];
+    psWaitMs: number;
+    decodeMs: number;
+    updateMs: number;
+    stepWallMs: number;
+    /**
+     * MODELED parallel step time: slowest worker's compute + encode, plus PS decode and update.
+     * Communication is not modeled.
+     */
+    modeledParallelMs: number;
+  };
+}
+
+export interface TrainSummary {
+  finalTestAccuracy: number;
+  finalTestLoss: number;
+  steps: number;
+  seed: number;
+  config: TrainConfig;
+  scheme: string;
+  /** sha256 of the final float32 parameters, little-endian. */
+  paramsSha256: string;
+  numParams: number;
+  bytesPerWorkerPerStep: number;
+  /** Total (step, worker) pairs the decoder flagged as suspects. */
+  totalSuspectsFlagged: number;
+  /** Of those, how many were Byzantine at that step. */
+  suspectsThatWereByzantine: number;
+  /** (step, worker) pairs that were Byzantine. */
+  totalByzantineSlots: number;
+  abortedSteps: number;
+  decoderFailures: number;
+  wallSeconds: number;
+  /** Median over steps of the modeled parallel step time (ms). */
+  medianModeledStepMs: number;
+  /** Median over steps of the measured in-process step wall time (ms). */
+  medianStepWallMs: number;
+}
+
+export interface TrainHooks {
+  /** Called once everything is built, before the first step. */
+  onStart?(info: { scheme: Scheme; dataset: Dataset; model: TrainableModel; config: TrainConfig }): void;
+  onStep?(record: StepRecord): void;
+}
+
+export interface TrainResult {
+  summary: TrainSummary;
+  params: Float32Array;
+}
+
+/** Check a worker's message before it can reach the decoder; returns the reason to reject it. */
+export function validateMessage(msg: Vec, scheme: Scheme): string | null {
+  const wantType = scheme.messageDtype === 'float64' ? Float64Array : Float32Array;
+  if (!(msg instanceof wantType)) return `wrong dtype (want ${scheme.messageDtype})`;
+  if (msg.length !== scheme.messageLength) return `wrong length ${msg.length} (want ${scheme.messageLength})`;
+  if (!allFinite(msg)) return 'non-finite values';
+  return null;
+}
+
+/** Train with the given resolved config. */
+export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promise<TrainResult> {
+  const wallStart = performance.now();
+  const n = config.workers;
+  const s = config.byzantine;
+  if (s > n) throw new UsageError(`more Byzantine workers than workers (byzantine = ${s}, workers = ${n})`);
+  if (config.batch < n) {
+    throw new UsageError(`global batch ${config.batch} is smaller than the number of workers ${n}: every partition needs a sample`);
+  }
+  const { attack } = parseAttack(config.attack);
+  await initBackend(config.backend);
+  const dataset = loadDataset(config.dataset, { dataDir: config.dataDir, seed: config.seed });
+  const model = getModelDef(config.model).create(dataset.inputShape, dataset.numClasses, config.seed);
+  try {
+    const scheme = createScheme(config.scheme, {
+      n,
+      s,
+      d: model.numParams,
+      r: config.redundancy,
+      aggregator: config.aggregator,
+      noMajority: config.noMajority,
+    });
+    const placement = createPlacement(config.placement, { n, s, seed: config.seed });
+    const schedule = new BatchSchedule({
+      numSamples: dataset.train.n,
+      globalBatch: config.batch,
+      numPartitions: scheme.numPartitions,
+      seed: config.seed,
+    });
+    const engine: Engine = new InProcessEngine({ model, dataset, scheme, attack, seed: config.seed });
+    const sgd = new Sgd(model.numParams, config.momentum, config.weightDecay);
+    const params = model.getParams();
+    hooks.onStart?.({ scheme, dataset, model, config });
+
+    const lrOpts = {
+      lr: config.lr,
+      schedule: config.lrSchedule,
+      stepEvery: config.lrStepEvery,
+      gamma: config.lrGamma,
+      totalSteps: config.steps,
+    };
+    const stats = { suspects: 0, suspectsByz: 0, byzSlots: 0, aborted: 0, failures: 0 };
+    const modeled: number[] = [];
+    const walls: number[] = [];
+    let bytesTotal = 0;
+    let last = { loss: NaN, accuracy: NaN };
+
+    for (let step = 0; step < config.steps; step++) {
+      const stepStart = performance.now();
+      const partitions = schedule.partitions(step);
+      const byzantine = s > 0 ? placement.byzantineAt(step) : [];
+      const result = await engine.runStep({ step, params, partitions, byzantine });
+
+      // Validate: a bad message becomes an erasure and never reaches the decoder.
+      const messages: (Vec | null)[] = new Array(n).fill(null);
+      const erasures: number[] = [];
+      const rejected: string[] = [];
+      for (const rep of result.reports) {
+        if (rep.message === null) {
+          erasures.push(rep.worker);
+          continue;
+        }
+        const why = validateMessage(rep.message, scheme);
+        if (why) {
+          erasures.push(rep.worker);
+          rejected.push(`${rep.worker}: ${why}`);
+        } else messages[rep.worker] = rep.message;
+      }
+
+      const decStart = performance.now();
+      const decoded = scheme.decode(messages, {
+        step,
+        partitionSizes: partitions.map((p) => p.length),
+        rng: Rng.derive(config.seed, 'ps', step),
+      });
+      const decodeMs = performance.now() - decStart;
+
+      const lr = learningRate(lrOpts, step);
+      const updStart = performance.now();
+      const aborted = decoded.abort || decoded.samplesCovered <= 0;
+      if (!aborted) {
+        const g = decoded.gradient;
+        const inv = 1 / decoded.samplesCovered;
+        for (let i = 0; i < g.length; i++) g[i] *= inv;
+        sgd.step(params, g, lr);
+      }
+      const updateMs = performance.now() - updStart;
+
+      const byzSet = new Set(byzantine);
+      const suspects = [...new Set([...decoded.suspects, ...rejected.map((r) => Number(r.split(':')[0]))])].sort(
+        (a, b) => a - b,
+      );
+      stats.suspects += suspects.length;
+      stats.suspectsByz += suspects.filter((w) => byzSet.has(w)).length;
+      stats.byzSlots += byzantine.length;
+      stats.aborted += aborted ? 1 : 0;
+      stats.failures += decoded.failures.length;
+
+      const record: StepRecord = {
+        step,
+        lr,
+        trainLoss: result.trainLoss,
+        byzantine,
+        suspects,
+        erasures,
+        rejected,
+        failures: decoded.failures,
+        aborted,
+        time: {
+          computeMs: result.reports.map((r) => round3(r.computeMs)),
+          encodeMs: result.reports.map((r) => round3(r.encodeMs)),
+          bytesSent: result.reports.map((r) => r.bytesSent),
+          psWaitMs: round3(result.waitMs),
+          decodeMs: round3(decodeMs),
+          updateMs: round3(updateMs),
+          stepWallMs: 0,
+          modeledParallelMs: 0,
+        },
+      };
+      const slowest = Math.max(...result.reports.map((r) => r.computeMs + r.encodeMs));
+      record.time.modeledParallelMs = round3(slowest + decodeMs + updateMs);
+      bytesTotal += result.reports.reduce((a, r) => a + r.bytesSent, 0);
+
+      const isLast = step === config.steps - 1;
+      if (isLast || (config.evalEvery > 0 && (step + 1) % config.evalEvery === 0)) {
+        model.setParams(params);
+        last = evaluateSplit(model, dataset, dataset.test);
+        record.testLoss = last.loss;
+        record.testAccuracy = last.accuracy;
+      }
+      record.time.stepWallMs = round3(performance.now() - stepStart);
+      modeled.push(record.time.modeledParallelMs);
+      walls.push(record.time.stepWallMs);
+      hooks.onStep?.(record);
+    }
+    await engine.close();
+
+    const summary: TrainSummary = {
+      finalTestAccuracy: last.accuracy,
+      finalTestLoss: last.loss,
+      steps: config.steps,
+      seed: config.seed,
+      config,
+      scheme: scheme.describe(),
+      paramsSha256: sha256Hex(params),
+      numParams: model.numParams,
+      bytesPerWorkerPerStep: bytesTotal / (config.steps * n),
+      totalSuspectsFlagged: stats.suspects,
+      suspectsThatWereByzantine: stats.suspectsByz,
+      totalByzantineSlots: stats.byzSlots,
+      abortedSteps: stats.aborted,
+      decoderFailures: stats.failures,
+      wallSeconds: (performance.now() - wallStart) / 1000,
+      medianModeledStepMs: median(modeled),
+      medianStepWallMs: median(walls),
+    };
+    return { summary, params };
+  } finally {
+    model.dispose();
+  }
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return NaN;
+  const a = [...xs].sort((p, q) => p - q);
+  const m = a.length >> 1;
+  return a.length % 2 ? a[m] : (a[m - 1] + a[m]) / 2;
+}
