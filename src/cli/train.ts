@@ -85,7 +85,10 @@ paramsSha256, bytes per worker per step, suspects, resolved config), DIR/params.
       const v = opts[camel(flag)];
       if (v !== undefined) flagCfg[key] = v;
     }
-    const config = resolveConfig({ ...fileCfg, ...flagCfg }, typeof opts.config === 'string' ? opts.config : 'options');
+    // Name a bad value by its flag when it came from a flag, by its key when it came from the file.
+    const label = (key: string) => (key in flagCfg ? `--${FLAGS.find((f) => f[1] === key)![0]}` : key);
+    const where = typeof opts.config === 'string' ? opts.config : 'options';
+    const config = resolveConfig({ ...fileCfg, ...flagCfg }, where, label);
     await runTrain(config, opts.quiet === true);
   });
   return cmd;

@@ -39,19 +39,19 @@ export type TrainConfig = z.infer<typeof TrainConfigSchema>;
 export type TrainConfigInput = z.input<typeof TrainConfigSchema>;
 
 /** One line per problem, `field: message`, for a UsageError. */
-export function formatIssues(error: z.ZodError, where: string): string {
+export function formatIssues(error: z.ZodError, where: string, label: (key: string) => string = (k) => k): string {
   return error.issues
     .map((i) => {
-      const path = i.path.join('.') || '(top level)';
+      const path = i.path.map(String).map(label).join('.') || '(top level)';
       return `${where}: ${path}: ${i.message}`;
     })
     .join('; ');
 }
 
 /** Validate a (partial) config object and fill in the defaults. */
-export function resolveConfig(input: unknown, where = 'config'): TrainConfig {
+export function resolveConfig(input: unknown, where = 'config', label?: (key: string) => string): TrainConfig {
   const r = TrainConfigSchema.safeParse(input);
-  if (!r.success) throw new UsageError(formatIssues(r.error, where));
+  if (!r.success) throw new UsageError(formatIssues(r.error, where, label));
   return r.data;
 }
 
