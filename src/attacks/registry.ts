@@ -30,7 +30,9 @@ export function parseAttack(spec: string): { attack: Attack; params: Record<stri
       }
       const num = Number(value);
       if (value === undefined || value.trim() === '' || !Number.isFinite(num)) {
-        throw new UsageError(`attack '${name}': parameter '${key}' needs a finite number, got '${value ?? ''}'`);
+        throw new UsageError(
+          `attack '${name}': parameter '${key}' needs a finite number, got '${value ?? ''}'`,
+        );
       }
       params[key] = num;
     }

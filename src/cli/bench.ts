@@ -25,20 +25,40 @@ export function benchCommand(): Command {
     .option('--warmup <k>', 'untimed warm-up runs', positiveInt, 5)
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(['wasm', 'cpu']).default('wasm'))
     .option('--json', 'one JSON object per line instead of a table')
-    .action(async (o: { model: string; batch: number; runs: number; warmup: number; backend: 'wasm' | 'cpu'; json?: boolean }) => {
-      const names = o.model === 'all' ? listModels() : [o.model];
-      const known = listModels();
-      for (const n of names) if (!known.includes(n)) throw new UsageError(`unknown model '${n}' (known: ${known.join(', ')}, all)`);
-      if (!o.json) process.stdout.write(`${'model'.padEnd(8)} ${'batch'.padStart(5)} ${'params'.padStart(10)} ${'median ms'.padStart(10)} ${'min ms'.padStart(8)}  backend\n`);
-      for (const model of names) {
-        const r = await benchStep({ model, batch: o.batch, runs: o.runs, warmup: o.warmup, backend: o.backend });
-        if (o.json) process.stdout.write(JSON.stringify(r) + '\n');
-        else {
+    .action(
+      async (o: {
+        model: string;
+        batch: number;
+        runs: number;
+        warmup: number;
+        backend: 'wasm' | 'cpu';
+        json?: boolean;
+      }) => {
+        const names = o.model === 'all' ? listModels() : [o.model];
+        const known = listModels();
+        for (const n of names)
+          if (!known.includes(n))
+            throw new UsageError(`unknown model '${n}' (known: ${known.join(', ')}, all)`);
+        if (!o.json)
           process.stdout.write(
-            `${model.padEnd(8)} ${String(o.batch).padStart(5)} ${r.numParams.toLocaleString('en-US').padStart(10)} ${r.medianMs.toFixed(3).padStart(10)} ${r.minMs.toFixed(3).padStart(8)}  ${r.backend} (${r.runs} runs)\n`,
+            `${'model'.padEnd(8)} ${'batch'.padStart(5)} ${'params'.padStart(10)} ${'median ms'.padStart(10)} ${'min ms'.padStart(8)}  backend\n`,
           );
+        for (const model of names) {
+          const r = await benchStep({
+            model,
+            batch: o.batch,
+            runs: o.runs,
+            warmup: o.warmup,
+            backend: o.backend,
+          });
+          if (o.json) process.stdout.write(JSON.stringify(r) + '\n');
+          else {
+            process.stdout.write(
+              `${model.padEnd(8)} ${String(o.batch).padStart(5)} ${r.numParams.toLocaleString('en-US').padStart(10)} ${r.medianMs.toFixed(3).padStart(10)} ${r.minMs.toFixed(3).padStart(8)}  ${r.backend} (${r.runs} runs)\n`,
+            );
+          }
         }
-      }
-    });
+      },
+    );
   return bench;
 }

@@ -8,25 +8,44 @@ import { getModelDef, listModels } from '../models/registry.js';
 import { schemes } from '../schemes/registry.js';
 
 export function listCommand(): Command {
-  return new Command('list').summary('list models, datasets, schemes, aggregators, attacks, placements').action(() => {
-    const lines: string[] = [];
-    const section = (title: string, rows: [string, string][]) => {
-      lines.push(`${title}:`);
-      const w = Math.max(...rows.map((r) => r[0].length));
-      for (const [name, desc] of rows) lines.push(`  ${name.padEnd(w)}  ${desc}`);
-    };
-    section('models', listModels().map((m) => [m, getModelDef(m).description]));
-    section('datasets', listDatasets().map((d) => [d.name, d.description]));
-    section('schemes', schemes.entries().map(([n, s]) => [n, s.description]));
-    section('aggregators', aggregators.entries().map(([n, a]) => [n, a.description]));
-    section(
-      'attacks',
-      attacks.entries().map(([n, a]) => {
-        const params = Object.entries(a.defaults).map(([k, v]) => `${k}=${v}`).join(',');
-        return [params ? `${n}:${params}` : n, a.description];
-      }),
-    );
-    section('placements', placements.entries().map(([n, p]) => [n, p.description]));
-    process.stdout.write(lines.join('\n') + '\n');
-  });
+  return new Command('list')
+    .summary('list models, datasets, schemes, aggregators, attacks, placements')
+    .action(() => {
+      const lines: string[] = [];
+      const section = (title: string, rows: [string, string][]) => {
+        lines.push(`${title}:`);
+        const w = Math.max(...rows.map((r) => r[0].length));
+        for (const [name, desc] of rows) lines.push(`  ${name.padEnd(w)}  ${desc}`);
+      };
+      section(
+        'models',
+        listModels().map((m) => [m, getModelDef(m).description]),
+      );
+      section(
+        'datasets',
+        listDatasets().map((d) => [d.name, d.description]),
+      );
+      section(
+        'schemes',
+        schemes.entries().map(([n, s]) => [n, s.description]),
+      );
+      section(
+        'aggregators',
+        aggregators.entries().map(([n, a]) => [n, a.description]),
+      );
+      section(
+        'attacks',
+        attacks.entries().map(([n, a]) => {
+          const params = Object.entries(a.defaults)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(',');
+          return [params ? `${n}:${params}` : n, a.description];
+        }),
+      );
+      section(
+        'placements',
+        placements.entries().map(([n, p]) => [n, p.description]),
+      );
+      process.stdout.write(lines.join('\n') + '\n');
+    });
 }

@@ -58,7 +58,10 @@ export function trainCommand(): Command {
   for (const [flag, key, kind, arg] of FLAGS) {
     const desc = TrainConfigSchema.shape[key].description ?? '';
     const def = schemaDefault(key);
-    const opt = new Option(`--${flag} <${arg}>`, desc + (def !== undefined ? ` (default: ${String(def)})` : ''));
+    const opt = new Option(
+      `--${flag} <${arg}>`,
+      desc + (def !== undefined ? ` (default: ${String(def)})` : ''),
+    );
     if (kind !== 'str') opt.argParser(parseNumber(kind));
     cmd.addOption(opt);
   }
@@ -112,7 +115,8 @@ async function runTrain(config: TrainConfig, quiet: boolean): Promise<void> {
     !quiet && tty
       ? new cliProgress.SingleBar(
           {
-            format: 'step {value}/{total} |{bar}| loss {loss} | acc {acc} | suspects {sus} | {duration_formatted} ETA {eta_formatted}',
+            format:
+              'step {value}/{total} |{bar}| loss {loss} | acc {acc} | suspects {sus} | {duration_formatted} ETA {eta_formatted}',
             hideCursor: true,
             stream: process.stderr,
             etaBuffer: 50,
@@ -158,10 +162,19 @@ function printSummary(s: TrainSummary, out: string | undefined): void {
     ['final test accuracy', `${(100 * s.finalTestAccuracy).toFixed(2)}%`],
     ['final test loss', fmtLoss(s.finalTestLoss)],
     ['steps', String(s.steps)],
-    ['wall time', `${s.wallSeconds.toFixed(1)} s (median step ${s.medianStepWallMs.toFixed(1)} ms in-process)`],
-    ['modeled parallel step', `${s.medianModeledStepMs.toFixed(1)} ms (median; modeled, communication not included)`],
+    [
+      'wall time',
+      `${s.wallSeconds.toFixed(1)} s (median step ${s.medianStepWallMs.toFixed(1)} ms in-process)`,
+    ],
+    [
+      'modeled parallel step',
+      `${s.medianModeledStepMs.toFixed(1)} ms (median; modeled, communication not included)`,
+    ],
     ['bytes per worker per step', s.bytesPerWorkerPerStep.toLocaleString('en-US')],
-    ['suspects flagged', `${s.totalSuspectsFlagged} (${s.suspectsThatWereByzantine} Byzantine, of ${s.totalByzantineSlots} Byzantine slots)`],
+    [
+      'suspects flagged',
+      `${s.totalSuspectsFlagged} (${s.suspectsThatWereByzantine} Byzantine, of ${s.totalByzantineSlots} Byzantine slots)`,
+    ],
     ['decoder fallbacks', `${s.decoderFailures} (${s.abortedSteps} steps aborted)`],
     ['params sha256', s.paramsSha256],
   ];

@@ -54,7 +54,13 @@ export class InProcessEngine implements Engine {
           const labels =
             poison && attack.poisonLabels ? attack.poisonLabels(batch.y, dataset.numClasses) : batch.y;
           const g = model.gradient({ n: batch.n, x: batch.x, y: labels });
-          c = { grad: g.grad, lossSum: g.lossSum, samples: batch.n, ms: performance.now() - s, poisoned: poison };
+          c = {
+            grad: g.grad,
+            lossSum: g.lossSum,
+            samples: batch.n,
+            ms: performance.now() - s,
+            poisoned: poison,
+          };
           cache.set(key, c);
         }
         charge.ms += c.ms;
@@ -72,7 +78,13 @@ export class InProcessEngine implements Engine {
       const msg = scheme.encode(w, oracleFor(poison, charge));
       const total = performance.now() - s;
       honest.push(msg);
-      reports.push({ worker: w, message: msg, computeMs: charge.ms, encodeMs: Math.max(0, total - charge.ms), bytesSent: 0 });
+      reports.push({
+        worker: w,
+        message: msg,
+        computeMs: charge.ms,
+        encodeMs: Math.max(0, total - charge.ms),
+        bytesSent: 0,
+      });
     }
     for (const w of req.byzantine) {
       const s = performance.now();

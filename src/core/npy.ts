@@ -17,7 +17,8 @@ function descrOf(a: NpyArray): string {
 /** Encode `data` with the given shape (default: 1-D) as .npy bytes. */
 export function encodeNpy(data: NpyArray, shape: number[] = [data.length]): Buffer {
   const count = shape.reduce((a, b) => a * b, 1);
-  if (count !== data.length) throw new Error(`npy: shape ${shape} holds ${count} values, data has ${data.length}`);
+  if (count !== data.length)
+    throw new Error(`npy: shape ${shape} holds ${count} values, data has ${data.length}`);
   const shapeStr = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
   let header = `{'descr': '${descrOf(data)}', 'fortran_order': False, 'shape': ${shapeStr}, }`;
   // Pad so that magic(6) + version(2) + len(2) + header + '\n' is a multiple of 64.
@@ -38,7 +39,8 @@ export function writeNpy(path: string, data: NpyArray, shape?: number[]): void {
 
 /** Decode .npy bytes (little-endian f4, f8 or i4, C order). */
 export function decodeNpy(buf: Buffer): { data: NpyArray; shape: number[] } {
-  if (buf.length < 10 || buf.toString('latin1', 0, 6) !== MAGIC) throw new Error('npy: not a .npy file (bad magic)');
+  if (buf.length < 10 || buf.toString('latin1', 0, 6) !== MAGIC)
+    throw new Error('npy: not a .npy file (bad magic)');
   const major = buf[6];
   const headerLen = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
   const start = major === 1 ? 10 : 12;
@@ -46,7 +48,8 @@ export function decodeNpy(buf: Buffer): { data: NpyArray; shape: number[] } {
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
   const shapeMatch = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (!descr || !fortran || shapeMatch === undefined) throw new Error(`npy: cannot parse header ${header.trim()}`);
+  if (!descr || !fortran || shapeMatch === undefined)
+    throw new Error(`npy: cannot parse header ${header.trim()}`);
   if (fortran === 'True') throw new Error('npy: fortran_order arrays are not supported');
   const shape = shapeMatch
     .split(',')

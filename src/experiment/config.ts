@@ -19,7 +19,10 @@ export const TrainConfigSchema = z
     aggregator: z.string().default('mean').describe('aggregation rule of the uncoded scheme'),
     attack: z.string().default('reverse').describe('attack spec name[:key=value,...], e.g. reverse:c=100'),
     placement: z.string().default('random').describe('fixed or random (fresh Byzantine set every step)'),
-    noMajority: z.enum(['skip', 'abort']).default('skip').describe('repetition: a group without majority is skipped, or the step is aborted'),
+    noMajority: z
+      .enum(['skip', 'abort'])
+      .default('skip')
+      .describe('repetition: a group without majority is skipped, or the step is aborted'),
     batch: z.number().int().min(1).default(480).describe('global batch size (all workers together)'),
     lr: z.number().positive().default(0.1).describe('learning rate'),
     lrSchedule: z.enum(['constant', 'step', 'cosine']).default('constant').describe('learning-rate schedule'),
@@ -28,8 +31,19 @@ export const TrainConfigSchema = z
     momentum: z.number().min(0).max(1).default(0.9).describe('SGD momentum'),
     weightDecay: z.number().min(0).default(0).describe('L2 weight decay'),
     steps: z.number().int().min(1).default(750).describe('training steps'),
-    evalEvery: z.number().int().min(0).default(125).describe('evaluate on the test set every k steps (0: only at the end)'),
-    seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(1).describe('seed for init, batches, placement and attack noise'),
+    evalEvery: z
+      .number()
+      .int()
+      .min(0)
+      .default(125)
+      .describe('evaluate on the test set every k steps (0: only at the end)'),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(Number.MAX_SAFE_INTEGER)
+      .default(1)
+      .describe('seed for init, batches, placement and attack noise'),
     backend: z.enum(['wasm', 'cpu']).default('wasm').describe('tfjs backend'),
     out: z.string().optional().describe('folder for metrics.jsonl, summary.json, params.npy'),
   })
@@ -39,7 +53,11 @@ export type TrainConfig = z.infer<typeof TrainConfigSchema>;
 export type TrainConfigInput = z.input<typeof TrainConfigSchema>;
 
 /** One line per problem, `field: message`, for a UsageError. */
-export function formatIssues(error: z.ZodError, where: string, label: (key: string) => string = (k) => k): string {
+export function formatIssues(
+  error: z.ZodError,
+  where: string,
+  label: (key: string) => string = (k) => k,
+): string {
   return error.issues
     .map((i) => {
       const path = i.path.map(String).map(label).join('.') || '(top level)';
@@ -49,7 +67,11 @@ export function formatIssues(error: z.ZodError, where: string, label: (key: stri
 }
 
 /** Validate a (partial) config object and fill in the defaults. */
-export function resolveConfig(input: unknown, where = 'config', label?: (key: string) => string): TrainConfig {
+export function resolveConfig(
+  input: unknown,
+  where = 'config',
+  label?: (key: string) => string,
+): TrainConfig {
   const r = TrainConfigSchema.safeParse(input);
   if (!r.success) throw new UsageError(formatIssues(r.error, where, label));
   return r.data;
@@ -61,13 +83,17 @@ export function readConfigFile(path: string): Record<string, unknown> {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new UsageError(`cannot read config file ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    throw new UsageError(
+      `cannot read config file ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+    );
   }
   let data: unknown;
   try {
     data = parseYaml(text);
   } catch (e) {
-    throw new UsageError(`config file ${path} is not valid YAML/JSON: ${(e as Error).message.split('\n')[0]}`);
+    throw new UsageError(
+      `config file ${path} is not valid YAML/JSON: ${(e as Error).message.split('\n')[0]}`,
+    );
   }
   if (data === null || data === undefined) return {};
   if (typeof data !== 'object' || Array.isArray(data)) {

@@ -81,7 +81,9 @@ class TfModel implements TrainableModel {
     const vars = this.live();
     if (!(params instanceof Float32Array) || params.length !== this.numParams) {
       const what = params instanceof Float32Array ? `length ${params.length}` : 'a non-Float32Array';
-      throw new Error(`setParams: model ${this.name} needs a Float32Array of length ${this.numParams}, got ${what}`);
+      throw new Error(
+        `setParams: model ${this.name} needs a Float32Array of length ${this.numParams}, got ${what}`,
+      );
     }
     let off = 0;
     vars.forEach((v, i) => {
@@ -99,7 +101,8 @@ class TfModel implements TrainableModel {
         `${what}: batch.x has ${batch.x.length} values, expected ${batch.n} x [${this.net.inputShape}] = ${batch.n * per}`,
       );
     }
-    if (batch.y.length !== batch.n) throw new Error(`${what}: batch.y has ${batch.y.length} labels, expected ${batch.n}`);
+    if (batch.y.length !== batch.n)
+      throw new Error(`${what}: batch.y has ${batch.y.length} labels, expected ${batch.n}`);
     const c = this.net.numClasses;
     for (let i = 0; i < batch.n; i++) {
       const l = batch.y[i];
@@ -108,7 +111,11 @@ class TfModel implements TrainableModel {
   }
 
   /** Inputs of samples [from, to) of `batch` as tensors: x `[m, ...inputShape]` and one-hot y. */
-  private tensors(batch: Batch, from: number, to: number): { x: tf.Tensor; y: tf.Tensor; labels: tf.Tensor1D } {
+  private tensors(
+    batch: Batch,
+    from: number,
+    to: number,
+  ): { x: tf.Tensor; y: tf.Tensor; labels: tf.Tensor1D } {
     const per = prod(this.net.inputShape);
     const m = to - from;
     const x = tf.tensor(batch.x.subarray(from * per, to * per), [m, ...this.net.inputShape], 'float32');

@@ -62,7 +62,9 @@ export function randomBatch(n: number, inputShape: number[], numClasses: number,
   return { n, x, y };
 }
 
-async function setup(opts: BenchStepOptions): Promise<{ model: TrainableModel; batch: Batch; backend: string }> {
+async function setup(
+  opts: BenchStepOptions,
+): Promise<{ model: TrainableModel; batch: Batch; backend: string }> {
   if (!Number.isInteger(opts.batch) || opts.batch < 1) throw new Error(`bench: bad batch size ${opts.batch}`);
   const def = getModelDef(opts.model);
   await initBackend(opts.backend ?? 'wasm');
@@ -70,7 +72,11 @@ async function setup(opts: BenchStepOptions): Promise<{ model: TrainableModel; b
   const numClasses = opts.numClasses ?? 10;
   const seed = opts.seed ?? 0;
   const model = def.create(inputShape, numClasses, seed);
-  return { model, batch: randomBatch(opts.batch, inputShape, numClasses, seed), backend: currentBackend() ?? '?' };
+  return {
+    model,
+    batch: randomBatch(opts.batch, inputShape, numClasses, seed),
+    backend: currentBackend() ?? '?',
+  };
 }
 
 function median(xs: number[]): number {

@@ -5,7 +5,8 @@ import type { ModelDef } from './types.js';
 
 export const fc: ModelDef = {
   name: 'fc',
-  description: "DRACO's fully connected net: flatten -> 800 relu -> 500 relu -> classes (MNIST 1,033,510 params)",
+  description:
+    "DRACO's fully connected net: flatten -> 800 relu -> 500 relu -> classes (MNIST 1,033,510 params)",
   create(inputShape, numClasses, seed) {
     const net = sequential(inputShape, numClasses, [
       { kind: 'flatten', make: flatten() },

@@ -94,7 +94,8 @@ export function conv2d(
         { name: `${name}/bias`, shape: [filters], init: 'zeros', fanIn, fanOut },
       ],
       outShape: [oh, ow, filters],
-      apply: (x, [k, b]) => activate(tf.add(tf.conv2d(x as tf.Tensor4D, k as tf.Tensor4D, 1, padding), b), act),
+      apply: (x, [k, b]) =>
+        activate(tf.add(tf.conv2d(x as tf.Tensor4D, k as tf.Tensor4D, 1, padding), b), act),
     };
   };
 }
@@ -106,7 +107,8 @@ export function maxPool(size: number): LayerFactory {
     const [h, w, c] = inShape;
     const oh = Math.floor(h / size);
     const ow = Math.floor(w / size);
-    if (oh < 1 || ow < 1) throw new UsageError(`${name}: input ${h}x${w} is too small for ${size}x${size} pooling`);
+    if (oh < 1 || ow < 1)
+      throw new UsageError(`${name}: input ${h}x${w} is too small for ${size}x${size} pooling`);
     return {
       params: [],
       outShape: [oh, ow, c],

@@ -9,7 +9,8 @@ import type { ModelDef } from './types.js';
 
 export const lenet: ModelDef = {
   name: 'lenet',
-  description: 'LeNet-5: conv6@5x5 same -> pool -> conv16@5x5 -> pool -> 120 -> 84 -> classes (MNIST 61,706 params)',
+  description:
+    'LeNet-5: conv6@5x5 same -> pool -> conv16@5x5 -> pool -> 120 -> 84 -> classes (MNIST 61,706 params)',
   create(inputShape, numClasses, seed) {
     const net = sequential(inputShape, numClasses, [
       { kind: 'conv', make: conv2d(6, 5, 'same', 'relu') },

@@ -91,7 +91,8 @@ export function createRepetition(opts: SchemeOptions): Scheme {
   const groups = repetitionGroups(n, r);
   for (const g of groups) {
     // Cannot happen while r >= 2s + 1 (every group has >= r members); kept as the spec's check.
-    if (g.length < 2 * s + 1) throw new UsageError(`repetition group of ${g.length} ranks cannot outvote s = ${s}`);
+    if (g.length < 2 * s + 1)
+      throw new UsageError(`repetition group of ${g.length} ranks cannot outvote s = ${s}`);
   }
   // Group k owns the partitions with the same indices as its member ranks (P = n).
   const groupOf = new Int32Array(n);

@@ -28,7 +28,13 @@ export function createUncoded(opts: SchemeOptions): Scheme {
       const batch = ctx.partitionSizes.reduce((a, b) => a + b, 0);
       if (received.length === 0 || aggregator.precondition(received.length, s) !== null) {
         const why = received.length === 0 ? 'no messages' : aggregator.precondition(received.length, s);
-        return { gradient: new Float64Array(d), samplesCovered: 0, suspects: [], failures: [`${aggName}: ${why}`], abort: true };
+        return {
+          gradient: new Float64Array(d),
+          samplesCovered: 0,
+          suspects: [],
+          failures: [`${aggName}: ${why}`],
+          abort: true,
+        };
       }
       // The rule estimates one partition's gradient sum, which stands for the mean partition size.
       const gradient = aggregator.aggregate(received, { f: s, rng: ctx.rng });

@@ -112,7 +112,9 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
   const s = config.byzantine;
   if (s > n) throw new UsageError(`more Byzantine workers than workers (byzantine = ${s}, workers = ${n})`);
   if (config.batch < n) {
-    throw new UsageError(`global batch ${config.batch} is smaller than the number of workers ${n}: every partition needs a sample`);
+    throw new UsageError(
+      `global batch ${config.batch} is smaller than the number of workers ${n}: every partition needs a sample`,
+    );
   }
   const { attack } = parseAttack(config.attack);
   await initBackend(config.backend);
@@ -194,9 +196,9 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
       const updateMs = performance.now() - updStart;
 
       const byzSet = new Set(byzantine);
-      const suspects = [...new Set([...decoded.suspects, ...rejected.map((r) => Number(r.split(':')[0]))])].sort(
-        (a, b) => a - b,
-      );
+      const suspects = [
+        ...new Set([...decoded.suspects, ...rejected.map((r) => Number(r.split(':')[0]))]),
+      ].sort((a, b) => a - b);
       stats.suspects += suspects.length;
       stats.suspectsByz += suspects.filter((w) => byzSet.has(w)).length;
       stats.byzSlots += byzantine.length;

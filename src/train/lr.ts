@@ -22,6 +22,8 @@ export function learningRate(o: LrScheduleOptions, step: number): number {
     case 'cosine':
       return 0.5 * o.lr * (1 + Math.cos((Math.PI * Math.min(step, o.totalSteps)) / o.totalSteps));
     default:
-      throw new UsageError(`unknown learning-rate schedule '${String(o.schedule)}' (known: constant, step, cosine)`);
+      throw new UsageError(
+        `unknown learning-rate schedule '${String(o.schedule)}' (known: constant, step, cosine)`,
+      );
   }
 }

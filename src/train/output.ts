@@ -16,7 +16,9 @@ export class RunWriter {
       mkdirSync(dir, { recursive: true });
       this.fd = openSync(join(dir, 'metrics.jsonl'), 'w');
     } catch (e) {
-      throw new UsageError(`cannot write to output folder ${dir}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+      throw new UsageError(
+        `cannot write to output folder ${dir}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+      );
     }
   }
 

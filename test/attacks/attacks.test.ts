@@ -56,7 +56,10 @@ describe('attacks', () => {
     assert.equal(lf.corrupt(ctx()), own);
   });
   test('spec errors name the problem', () => {
-    assert.throws(() => parseAttack('nope'), (e: unknown) => e instanceof UsageError && /unknown attack 'nope' \(known: .*reverse/.test(e.message));
+    assert.throws(
+      () => parseAttack('nope'),
+      (e: unknown) => e instanceof UsageError && /unknown attack 'nope' \(known: .*reverse/.test(e.message),
+    );
     assert.throws(() => parseAttack('reverse:k=1'), /attack 'reverse' has no parameter 'k' \(known: c\)/);
     assert.throws(() => parseAttack('reverse:c=abc'), /parameter 'c' needs a finite number, got 'abc'/);
     assert.throws(() => parseAttack('signflip:c=1'), /it takes none/);
@@ -77,7 +80,10 @@ describe('placement', () => {
     for (let t = 0; t < 50; t++) {
       const b = p.byzantineAt(t);
       assert.equal(new Set(b).size, 3);
-      assert.deepEqual(b, [...b].sort((x, y) => x - y));
+      assert.deepEqual(
+        b,
+        [...b].sort((x, y) => x - y),
+      );
       assert.ok(b.every((w) => w >= 0 && w < 15));
       seen.add(b.join(','));
     }
@@ -85,7 +91,10 @@ describe('placement', () => {
     assert.deepEqual(p.byzantineAt(17), createPlacement('random', { n: 15, s: 3, seed: 4 }).byzantineAt(17));
   });
   test('more Byzantine than workers is refused', () => {
-    assert.throws(() => createPlacement('fixed', { n: 3, s: 4, seed: 1 }), /cannot place 4 Byzantine workers among 3/);
+    assert.throws(
+      () => createPlacement('fixed', { n: 3, s: 4, seed: 1 }),
+      /cannot place 4 Byzantine workers among 3/,
+    );
     assert.throws(() => createPlacement('worst', { n: 3, s: 1, seed: 1 }), /unknown placement 'worst'/);
   });
 });

@@ -20,7 +20,10 @@ function draco(...args: string[]) {
 function assertUsageError(args: string[], pattern: RegExp) {
   const r = draco(...args);
   assert.equal(r.code, 2, `exit code for ${args.join(' ')}: stderr ${r.stderr}`);
-  const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('(run with --help'));
+  const lines = r.stderr
+    .trim()
+    .split('\n')
+    .filter((l) => !l.startsWith('(run with --help'));
   assert.equal(lines.length, 1, `one line for ${args.join(' ')}, got:\n${r.stderr}`);
   assert.match(lines[0], pattern);
   assert.doesNotMatch(r.stderr, /\n\s+at /);
@@ -28,10 +31,16 @@ function assertUsageError(args: string[], pattern: RegExp) {
 
 describe('draco train: bad input is one line and exit code 2', () => {
   test('r < 2s + 1 names the bound', () => {
-    assertUsageError(['train', '--redundancy', '4'], /repetition needs r >= 2s \+ 1 .*\(r = 4, s = 2: use r >= 5\)/);
+    assertUsageError(
+      ['train', '--redundancy', '4'],
+      /repetition needs r >= 2s \+ 1 .*\(r = 4, s = 2: use r >= 5\)/,
+    );
   });
   test('more Byzantine than workers', () => {
-    assertUsageError(['train', '--workers', '3', '--byzantine', '4'], /more Byzantine workers than workers \(byzantine = 4, workers = 3\)/);
+    assertUsageError(
+      ['train', '--workers', '3', '--byzantine', '4'],
+      /more Byzantine workers than workers \(byzantine = 4, workers = 3\)/,
+    );
   });
   test('unknown model, attack, scheme, aggregator, placement, dataset', () => {
     assertUsageError(['train', '--model', 'vgg'], /unknown model 'vgg'.*mlp/);
@@ -55,8 +64,14 @@ describe('draco train: bad input is one line and exit code 2', () => {
     const wrong = join(tmp, 'wrong.yaml');
     writeFileSync(wrong, 'workers: fifteen\nbatchsize: 3\n');
     assertUsageError(['train', '--config', wrong], /wrong\.yaml: workers: .*expected number.*batchsize/);
-    assertUsageError(['train', '--config', join(tmp, 'absent.yaml')], /cannot read config file .*absent\.yaml: ENOENT/);
-    assertUsageError(['train', '--lr-schedule', 'wavy'], /--lr-schedule: Invalid option: expected one of "constant"\|"step"\|"cosine"/);
+    assertUsageError(
+      ['train', '--config', join(tmp, 'absent.yaml')],
+      /cannot read config file .*absent\.yaml: ENOENT/,
+    );
+    assertUsageError(
+      ['train', '--lr-schedule', 'wavy'],
+      /--lr-schedule: Invalid option: expected one of "constant"\|"step"\|"cosine"/,
+    );
   });
 });
 
@@ -75,9 +90,15 @@ describe('draco train: outputs', () => {
     assert.match(summary.scheme, /1 groups? \(r = 3/);
     assert.equal(summary.config.attack, 'gaussian:sigma=5');
     assert.equal(summary.seed, 1);
-    const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.equal(lines.length, 4);
-    assert.deepEqual(lines.map((l) => l.step), [0, 1, 2, 3]);
+    assert.deepEqual(
+      lines.map((l) => l.step),
+      [0, 1, 2, 3],
+    );
     assert.ok('testAccuracy' in lines[1] && !('testAccuracy' in lines[0]));
     assert.equal(lines[3].testAccuracy, summary.finalTestAccuracy);
     for (const l of lines) {
@@ -90,7 +111,9 @@ describe('draco train: outputs', () => {
     const { data, shape } = decodeNpy(npy);
     assert.ok(data instanceof Float32Array);
     assert.deepEqual(shape, [summary.numParams]);
-    const sha = createHash('sha256').update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)).digest('hex');
+    const sha = createHash('sha256')
+      .update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
+      .digest('hex');
     assert.equal(sha, summary.paramsSha256);
     assert.equal(summary.bytesPerWorkerPerStep, 4 * summary.numParams);
     assert.equal(summary.totalSuspectsFlagged, 4);
@@ -98,7 +121,27 @@ describe('draco train: outputs', () => {
   test('--help teaches: every option with its default, examples', () => {
     const r = draco('train', '--help');
     assert.equal(r.code, 0);
-    for (const flag of ['--model', '--dataset', '--data-dir', '--workers', '--byzantine', '--scheme', '--redundancy', '--aggregator', '--attack', '--placement', '--batch', '--lr', '--momentum', '--weight-decay', '--steps', '--eval-every', '--seed', '--out', '--config']) {
+    for (const flag of [
+      '--model',
+      '--dataset',
+      '--data-dir',
+      '--workers',
+      '--byzantine',
+      '--scheme',
+      '--redundancy',
+      '--aggregator',
+      '--attack',
+      '--placement',
+      '--batch',
+      '--lr',
+      '--momentum',
+      '--weight-decay',
+      '--steps',
+      '--eval-every',
+      '--seed',
+      '--out',
+      '--config',
+    ]) {
       assert.match(r.stdout, new RegExp(`${flag} <`), flag);
     }
     assert.match(r.stdout, /\(default: 15\)/);

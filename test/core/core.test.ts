@@ -9,8 +9,14 @@ describe('Rng', () => {
     const a = Rng.derive(1, 'x', 3);
     const b = Rng.derive(1, 'x', 3);
     const xs = Array.from({ length: 5 }, () => a.nextU32());
-    assert.deepEqual(xs, Array.from({ length: 5 }, () => b.nextU32()));
-    assert.notDeepEqual(xs, Array.from({ length: 5 }, () => Rng.derive(1, 'x', 4).nextU32()));
+    assert.deepEqual(
+      xs,
+      Array.from({ length: 5 }, () => b.nextU32()),
+    );
+    assert.notDeepEqual(
+      xs,
+      Array.from({ length: 5 }, () => Rng.derive(1, 'x', 4).nextU32()),
+    );
     assert.notEqual(Rng.derive(1, 'ab').nextU32(), Rng.derive(1, 'a', 'b').nextU32());
     assert.notEqual(Rng.derive(2 ** 40).nextU32(), Rng.derive(2 ** 40 + 2 ** 32).nextU32());
   });
@@ -26,10 +32,16 @@ describe('Rng', () => {
   });
   test('permutation is a permutation; sample is k distinct sorted values', () => {
     const p = Array.from(Rng.derive(9).permutation(100)).sort((a, b) => a - b);
-    assert.deepEqual(p, Array.from({ length: 100 }, (_, i) => i));
+    assert.deepEqual(
+      p,
+      Array.from({ length: 100 }, (_, i) => i),
+    );
     const s = Rng.derive(9).sample(10, 4);
     assert.equal(new Set(s).size, 4);
-    assert.deepEqual(s, [...s].sort((a, b) => a - b));
+    assert.deepEqual(
+      s,
+      [...s].sort((a, b) => a - b),
+    );
     assert.throws(() => Rng.derive(9).sample(3, 4));
   });
 });
@@ -47,7 +59,11 @@ describe('npy', () => {
     assert.deepEqual(Array.from(new Float32Array(new Uint8Array(buf.subarray(10 + hlen)).buffer)), [1, 2, 3]);
   });
   test('round trip f4, f8, i4 with shapes', () => {
-    for (const data of [Float32Array.from([1.5, -2, 3, 4, 5, 6]), Float64Array.from([Math.PI, 1, 2, 3, 4, 5]), Int32Array.from([1, 2, 3, 4, 5, -6])]) {
+    for (const data of [
+      Float32Array.from([1.5, -2, 3, 4, 5, 6]),
+      Float64Array.from([Math.PI, 1, 2, 3, 4, 5]),
+      Int32Array.from([1, 2, 3, 4, 5, -6]),
+    ]) {
       const back = decodeNpy(encodeNpy(data, [2, 3]));
       assert.deepEqual(back.shape, [2, 3]);
       assert.deepEqual(back.data, data);
@@ -68,6 +84,9 @@ describe('vec', () => {
   });
   test('sha256 of float32 little-endian bytes', () => {
     // sha256 of 4 zero bytes
-    assert.equal(sha256Hex(new Float32Array(1)), 'df3f619804a92fdb4057192dc43dd748ea778adc52bc498ce80524c014b81119');
+    assert.equal(
+      sha256Hex(new Float32Array(1)),
+      'df3f619804a92fdb4057192dc43dd748ea778adc52bc498ce80524c014b81119',
+    );
   });
 });

@@ -23,7 +23,17 @@ const CASES: Case[] = [
   { x: [2, 9, 7, 2], filter: [3, 2, 2, 3], strides: [2, 2], pad: 'valid' }, // last column unused: crop path
   { x: [1, 10, 10, 1], filter: [5, 5, 1, 6], strides: [1, 1], pad: 'same' },
   { x: [3, 7, 7, 4], filter: [3, 3, 4, 2], strides: [2, 2], pad: 'same' },
-  { x: [2, 8, 8, 2], filter: [3, 3, 2, 5], strides: [2, 1], pad: [[0, 0], [1, 2], [0, 1], [0, 0]] },
+  {
+    x: [2, 8, 8, 2],
+    filter: [3, 3, 2, 5],
+    strides: [2, 1],
+    pad: [
+      [0, 0],
+      [1, 2],
+      [0, 1],
+      [0, 0],
+    ],
+  },
   { x: [2, 11, 11, 3], filter: [4, 4, 3, 2], strides: [3, 3], pad: 'same' }, // even filter, asymmetric pad
   { x: [4, 12, 10, 3], filter: [5, 3, 3, 4], strides: [3, 2], pad: 'valid' }, // crop in both dims
   { x: [32, 14, 14, 6], filter: [5, 5, 6, 16], strides: [1, 1], pad: 'valid' }, // LeNet conv2 at batch 32
@@ -38,14 +48,22 @@ function dyShape(c: Case): [number, number, number, number] {
   return [c.x[0], info.outHeight, info.outWidth, c.filter[3]];
 }
 
-async function runKernel(backend: 'wasm' | 'cpu', c: Case, x: Float32Array, dy: Float32Array): Promise<Float32Array> {
+async function runKernel(
+  backend: 'wasm' | 'cpu',
+  c: Case,
+  x: Float32Array,
+  dy: Float32Array,
+): Promise<Float32Array> {
   await initBackend(backend);
   return tf.tidy(() => {
-    const out = tf.engine().runKernel(
-      'Conv2DBackpropFilter',
-      { x: tf.tensor4d(x, c.x), dy: tf.tensor4d(dy, dyShape(c)) },
-      { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', filterShape: c.filter } as unknown as tf.NamedAttrMap,
-    ) as tf.Tensor;
+    const out = tf
+      .engine()
+      .runKernel('Conv2DBackpropFilter', { x: tf.tensor4d(x, c.x), dy: tf.tensor4d(dy, dyShape(c)) }, {
+        strides: c.strides,
+        pad: c.pad,
+        dataFormat: 'NHWC',
+        filterShape: c.filter,
+      } as unknown as tf.NamedAttrMap) as tf.Tensor;
     assert.deepEqual(out.shape, c.filter);
     return (out.dataSync() as Float32Array).slice();
   });
@@ -80,8 +98,18 @@ function reference(c: Case, x: Float32Array, dy: Float32Array): Float64Array {
 
 for (const [idx, c] of CASES.entries()) {
   test(`Conv2DBackpropFilter wasm = cpu = float64: x [${c.x}] filter [${c.filter}] strides [${c.strides}] pad ${JSON.stringify(c.pad)}`, async () => {
-    const x = randomArray(c.x.reduce((a, b) => a * b), 1, 'x', idx);
-    const dy = randomArray(dyShape(c).reduce((a, b) => a * b), 1, 'dy', idx);
+    const x = randomArray(
+      c.x.reduce((a, b) => a * b),
+      1,
+      'x',
+      idx,
+    );
+    const dy = randomArray(
+      dyShape(c).reduce((a, b) => a * b),
+      1,
+      'dy',
+      idx,
+    );
     const ref = reference(c, x, dy);
     const cpu = await runKernel('cpu', c, x, dy);
     const wasm = await runKernel('wasm', c, x, dy);
@@ -95,8 +123,16 @@ for (const [idx, c] of CASES.entries()) {
 
 test('Conv2DBackpropFilter on wasm is deterministic and frees its intermediates', async () => {
   const c = CASES[1];
-  const x = randomArray(c.x.reduce((a, b) => a * b), 2, 'x');
-  const dy = randomArray(dyShape(c).reduce((a, b) => a * b), 2, 'dy');
+  const x = randomArray(
+    c.x.reduce((a, b) => a * b),
+    2,
+    'x',
+  );
+  const dy = randomArray(
+    dyShape(c).reduce((a, b) => a * b),
+    2,
+    'dy',
+  );
   await initBackend('wasm');
   const first = await runKernel('wasm', c, x, dy);
   const tensors = tf.memory().numTensors;

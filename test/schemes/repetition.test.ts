@@ -41,7 +41,10 @@ describe('repetitionGroups', () => {
       for (let r = 1; r <= n; r++) {
         const gs = repetitionGroups(n, r);
         const ranks = gs.flat();
-        assert.deepEqual(ranks, Array.from({ length: n }, (_, i) => i));
+        assert.deepEqual(
+          ranks,
+          Array.from({ length: n }, (_, i) => i),
+        );
         const sizes = gs.map((g) => g.length);
         assert.ok(Math.max(...sizes) - Math.min(...sizes) <= 1, `n=${n} r=${r}`);
         assert.ok(Math.min(...sizes) >= r, `n=${n} r=${r}`);
@@ -106,7 +109,10 @@ describe('repetition decode', () => {
     assert.deepEqual(Array.from(skip.gradient), [4]);
     assert.equal(skip.samplesCovered, 15);
     assert.equal(skip.failures.length, 1);
-    assert.match(skip.failures[0], /group 0 \(ranks 0-2\): no strict majority among 3 received \(value classes 1-1-1\); group skipped/);
+    assert.match(
+      skip.failures[0],
+      /group 0 \(ranks 0-2\): no strict majority among 3 received \(value classes 1-1-1\); group skipped/,
+    );
     assert.equal(skip.abort, false);
     const abort = createRepetition({ n: 6, s: 1, d: 1, r: 3, noMajority: 'abort' }).decode(msgs, ctx(6, 5));
     assert.equal(abort.abort, true);
@@ -158,7 +164,10 @@ describe('repetition decode', () => {
       const want = new Float64Array(d);
       for (const t of truth) for (let i = 0; i < d; i++) want[i] += t[i];
       assert.deepEqual(out.gradient, want, `n=${n} s=${s} r=${r}`);
-      assert.deepEqual(out.suspects, [...bad].sort((a, b) => a - b));
+      assert.deepEqual(
+        out.suspects,
+        [...bad].sort((a, b) => a - b),
+      );
       assert.deepEqual(out.failures, []);
     }
   });

@@ -72,6 +72,9 @@ describe('the attacks are real', () => {
     const attacked = await run({ ...base, byzantine: 2, attack: 'reverse', placement: 'fixed' });
     assert.ok(clean.finalTestAccuracy > 0.85, `clean accuracy ${clean.finalTestAccuracy}`);
     const diverged = !Number.isFinite(attacked.finalTestLoss) || attacked.finalTestLoss > 10;
-    assert.ok(attacked.finalTestAccuracy < 0.2 || diverged, `attacked accuracy ${attacked.finalTestAccuracy}, loss ${attacked.finalTestLoss}`);
+    assert.ok(
+      attacked.finalTestAccuracy < 0.2 || diverged,
+      `attacked accuracy ${attacked.finalTestAccuracy}, loss ${attacked.finalTestLoss}`,
+    );
   });
 });
