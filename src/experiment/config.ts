@@ -24,8 +24,8 @@ export const TrainConfigSchema = z
       .default('skip')
       .describe('repetition: a group without majority is skipped, or the step is aborted'),
     batch: z.number().int().min(1).default(480).describe('global batch size (all workers together)'),
-    lr: z.number().positive().default(0.1).describe('learning rate'),
-    lrSchedule: z.enum(['constant', 'step', 'cosine']).default('constant').describe('learning-rate schedule'),
+    lr: z.number().positive().default(0.3).describe('learning rate'),
+    lrSchedule: z.enum(['constant', 'step', 'cosine']).default('cosine').describe('learning-rate schedule'),
     lrStepEvery: z.number().int().min(1).default(1000).describe('step schedule: decay every this many steps'),
     lrGamma: z.number().positive().default(0.1).describe('step schedule: decay factor'),
     momentum: z.number().min(0).max(1).default(0.9).describe('SGD momentum'),
