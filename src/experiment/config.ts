@@ -16,7 +16,29 @@ export const TrainConfigSchema = z
     byzantine: z.number().int().min(0).default(2).describe('number of Byzantine workers s'),
     scheme: z.string().default('repetition').describe('uncoded or repetition'),
     redundancy: z.number().int().min(1).optional().describe('compute load r (repetition: default 2s + 1)'),
-    aggregator: z.string().default('mean').describe('aggregation rule of the uncoded scheme'),
+    aggregator: z
+      .string()
+      .default('mean')
+      .describe('aggregation rule name[:key=value,...] (uncoded; detox mode "rule")'),
+    preAggregator: z
+      .string()
+      .optional()
+      .describe('pre-aggregator(s) applied before the rule, e.g. bucketing:b=2 or nnm (chain with +)'),
+    detoxMode: z
+      .enum(['median-of-means', 'multi-krum', 'bulyan', 'rule'])
+      .default('median-of-means')
+      .describe('detox: hierarchical aggregation over the group outputs'),
+    detoxBuckets: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .describe('detox: number of buckets (median-of-means, multi-krum)'),
+    compression: z.number().int().min(1).default(1).describe('solon: message length d/m (m = compression)'),
+    messageDtype: z
+      .enum(['float64', 'float32'])
+      .default('float64')
+      .describe('cyclic/solon: message element type (float32 loses precision)'),
     attack: z.string().default('reverse').describe('attack spec name[:key=value,...], e.g. reverse:c=100'),
     placement: z.string().default('random').describe('fixed or random (fresh Byzantine set every step)'),
     noMajority: z

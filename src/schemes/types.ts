@@ -63,8 +63,19 @@ export interface SchemeOptions {
   d: number;
   /** Repetition/DETOX/cyclic: compute load (redundancy). */
   r?: number;
-  /** Uncoded: the aggregation rule's name. */
+  /** Uncoded/DETOX: the aggregation rule spec, `name[:key=value,...]`. */
   aggregator?: string;
-  /** Repetition: what to do with a group that has no strict majority. */
+  /** Pre-aggregator spec(s) applied before the rule (`+`-chained), e.g. `bucketing:b=2`. */
+  preAggregator?: string;
+  /** Repetition/DETOX: what to do with a group that has no strict majority. */
   noMajority?: 'skip' | 'abort';
+  /** DETOX: hierarchical aggregation mode and bucket count. */
+  detoxMode?: 'median-of-means' | 'multi-krum' | 'bulyan' | 'rule';
+  detoxBuckets?: number;
+  /** Solon: compression m (message length d/m). */
+  compression?: number;
+  /** Cyclic/Solon: message element type. */
+  messageDtype?: 'float64' | 'float32';
+  /** Run seed (schemes needing private randomness derive it from `DecodeContext.rng` instead). */
+  seed?: number;
 }

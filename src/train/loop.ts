@@ -127,7 +127,13 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
       d: model.numParams,
       r: config.redundancy,
       aggregator: config.aggregator,
+      preAggregator: config.preAggregator,
       noMajority: config.noMajority,
+      detoxMode: config.detoxMode,
+      detoxBuckets: config.detoxBuckets,
+      compression: config.compression,
+      messageDtype: config.messageDtype,
+      seed: config.seed,
     });
     const placement = createPlacement(config.placement, { n, s, seed: config.seed });
     const schedule = new BatchSchedule({

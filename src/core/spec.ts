@@ -1,0 +1,40 @@
+import { UsageError } from './errors.js';
+
+/**
+ * Parse a component spec `name[:key=value,...]` (attacks, aggregators, pre-aggregators), e.g.
+ * `reverse:c=10`, `trimmed-mean:b=2`. Values are numbers; keys must be among `defaults`, which
+ * also supplies the values not given. `kind` names the component in error messages.
+ */
+export function parseSpec(
+  spec: string,
+  kind: string,
+  defaultsOf: (name: string) => Readonly<Record<string, number>>,
+): { name: string; params: Record<string, number> } {
+  const [name, rest] = splitOnce(spec.trim(), ':');
+  const defaults = defaultsOf(name);
+  const params: Record<string, number> = { ...defaults };
+  if (rest !== undefined && rest.trim() !== '') {
+    for (const part of rest.split(',')) {
+      const [key, value] = splitOnce(part.trim(), '=');
+      if (!(key in defaults)) {
+        const known = Object.keys(defaults);
+        throw new UsageError(
+          `${kind} '${name}' has no parameter '${key}' (${known.length ? `known: ${known.join(', ')}` : 'it takes none'})`,
+        );
+      }
+      const num = Number(value);
+      if (value === undefined || value.trim() === '' || !Number.isFinite(num)) {
+        throw new UsageError(
+          `${kind} '${name}': parameter '${key}' needs a finite number, got '${value ?? ''}'`,
+        );
+      }
+      params[key] = num;
+    }
+  }
+  return { name, params };
+}
+
+function splitOnce(s: string, sep: string): [string, string | undefined] {
+  const i = s.indexOf(sep);
+  return i < 0 ? [s, undefined] : [s.slice(0, i), s.slice(i + 1)];
+}
