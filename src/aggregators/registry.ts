@@ -1,15 +1,137 @@
-import { Registry } from '../core/registry.js';
+/**
+ * Aggregation rules and pre-aggregators by name, with typed parameters (like attacks).
+ *
+ * Spec strings: `rule[:key=value,...]`, optionally preceded by `+`-chained pre-aggregators, e.g.
+ * `trimmed-mean:b=2`, `geomedian:iters=10,tol=1e-6,nu=1e-6`, `bucketing:b=2+krum`, `nnm+median`.
+ */
 import { UsageError } from '../core/errors.js';
-import { mean } from './mean.js';
-import type { Aggregator } from './types.js';
+import { Registry } from '../core/registry.js';
+import { parseSpec } from '../core/spec.js';
+import type { Vec } from '../core/vec.js';
+import { bucketingDef } from './bucketing.js';
+import { bulyanDef } from './bulyan.js';
+import { centeredClippingDef } from './centered-clipping.js';
+import { detoxBulyanDef } from './detox-bulyan.js';
+import { detoxMultiKrumDef } from './detox-multi-krum.js';
+import { geomedianDef } from './geomedian.js';
+import { krumDef } from './krum.js';
+import { meanDef } from './mean.js';
+import { medianDef } from './median.js';
+import { multiKrumDef } from './multi-krum.js';
+import { nnmDef } from './nnm.js';
+import { signMajorityDef } from './sign-majority.js';
+import { trimmedMeanDef } from './trimmed-mean.js';
+import type {
+  Aggregator,
+  AggregatorContext,
+  AggregatorDef,
+  PreAggregator,
+  PreAggregatorDef,
+} from './types.js';
 
-export const aggregators = new Registry<Aggregator>('aggregator');
-aggregators.register(mean.name, mean);
+export const aggregators = new Registry<AggregatorDef>('aggregator');
+for (const def of [
+  meanDef,
+  medianDef,
+  trimmedMeanDef,
+  geomedianDef,
+  krumDef,
+  multiKrumDef,
+  bulyanDef,
+  signMajorityDef,
+  centeredClippingDef,
+  detoxBulyanDef,
+  detoxMultiKrumDef,
+])
+  aggregators.register(def.name, def);
 
-/** The named rule, with its precondition checked for `n` inputs and `f` Byzantine. */
-export function getAggregator(name: string, n: number, f: number): Aggregator {
-  const agg = aggregators.get(name);
-  const problem = agg.precondition(n, f);
+export const preAggregators = new Registry<PreAggregatorDef>('pre-aggregator');
+for (const def of [bucketingDef, nnmDef]) preAggregators.register(def.name, def);
+
+function splitChain(spec: string): string[] {
+  return spec
+    .split('+')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+/** Parse `+`-chained pre-aggregator specs, e.g. `bucketing:b=2+nnm` (empty/undefined: none). */
+export function parsePreAggregators(spec: string | undefined): PreAggregator[] {
+  if (spec === undefined) return [];
+  return splitChain(spec).map((s) => {
+    const { name, params } = parseSpec(s, 'pre-aggregator', (n) => preAggregators.get(n).defaults);
+    return preAggregators.get(name).create(params);
+  });
+}
+
+/** Run `pre` in order, then `rule`; the composite's precondition checks each stage in turn. */
+export function composeAggregator(pre: readonly PreAggregator[], rule: Aggregator): Aggregator {
+  if (pre.length === 0) return rule;
+  const name = [...pre.map((p) => p.name), rule.name].join('+');
+  return {
+    name,
+    description: `${pre.map((p) => p.name).join(' then ')} then ${rule.name}`,
+    precondition(n, f) {
+      let m = n;
+      for (const p of pre) {
+        const why = p.precondition(m, f);
+        if (why) return why;
+        m = p.outputCount(m);
+      }
+      const why = rule.precondition(m, f);
+      return why ? `after ${pre.map((p) => p.name).join('+')} (${n} inputs -> ${m}): ${why}` : null;
+    },
+    aggregate(inputs: readonly Vec[], ctx: AggregatorContext) {
+      let xs: readonly Vec[] = inputs;
+      for (const p of pre) xs = p.apply(xs, ctx);
+      return rule.aggregate(xs, ctx);
+    },
+  };
+}
+
+/**
+ * Parse an aggregator spec, `[pre+...+]rule[:key=value,...]`, and build it (parameters
+ * validated; preconditions NOT checked: see `buildAggregator`).
+ */
+export function parseAggregator(spec: string): Aggregator {
+  const parts = splitChain(spec);
+  if (parts.length === 0) throw new UsageError(`empty aggregator spec '${spec}'`);
+  const ruleSpec = parts[parts.length - 1];
+  const { name, params } = parseSpec(ruleSpec, 'aggregator', (n) => aggregators.get(n).defaults);
+  const rule = aggregators.get(name).create(params);
+  return composeAggregator(parsePreAggregators(parts.slice(0, -1).join('+')), rule);
+}
+
+export interface BuildOptions {
+  /** Number of inputs the rule will see. */
+  n: number;
+  /** Assumed number of Byzantine inputs. */
+  f: number;
+  /** Pre-aggregator chain run before the spec's own (e.g. the config's `preAggregator`). */
+  pre?: string;
+}
+
+/**
+ * Parse and build `[pre+]rule` with `opts.pre` in front, and check the precondition for
+ * (n, f): a UsageError names the rule, n, f and the bound.
+ */
+export function buildAggregator(spec: string, opts: BuildOptions): Aggregator {
+  const full = opts.pre !== undefined && opts.pre.trim() !== '' ? `${opts.pre}+${spec}` : spec;
+  const agg = parseAggregator(full);
+  const problem = agg.precondition(opts.n, opts.f);
   if (problem) throw new UsageError(problem);
   return agg;
+}
+
+/** Convenience: `buildAggregator(spec, { n, f })`. */
+export function getAggregator(spec: string, n: number, f: number): Aggregator {
+  return buildAggregator(spec, { n, f });
+}
+
+/** The rule's name without parameters or pre-aggregators (`bucketing:b=2+krum:x=1` -> `krum`). */
+export function ruleName(spec: string): string {
+  const parts = splitChain(spec);
+  const last = parts[parts.length - 1] ?? '';
+  const i = last.indexOf(':');
+  return (i < 0 ? last : last.slice(0, i)).trim();
 }

@@ -1,15 +1,39 @@
 /**
- * Robust aggregation rules (spec/aggregators-attacks.md). One file per rule, one shared
- * signature, registered by name in `registry.ts`.
+ * Robust aggregation rules (spec/aggregators-attacks.md "Aggregators"). One file per rule, one
+ * shared signature, registered by name in `registry.ts` with typed numeric parameters (like
+ * attacks): `parseAggregator('trimmed-mean:b=2')`, `buildAggregator('krum', { n, f })`.
+ *
+ * Inputs are `n` vectors of length `d` (float32 or float64, never modified); every rule returns a
+ * fresh float64 vector and accumulates in float64.
  */
 import type { Rng } from '../core/rng.js';
 import type { Vec } from '../core/vec.js';
+
+/** What a rule reports about one call (filled in when the caller passes `ctx.info`). */
+export interface AggregateInfo {
+  /** geomedian: Weiszfeld iterations used; centered-clipping: clipping iterations (L). */
+  iterations?: number;
+  /** geomedian: true when the relative tolerance was met before the iteration cap. */
+  converged?: boolean;
+  /** krum / multi-krum / bulyan: indices (into the inputs given) of the selected inputs. */
+  selected?: number[];
+  /** Scores the selection used (krum / multi-krum), by input index. */
+  scores?: number[];
+}
 
 export interface AggregatorContext {
   /** Assumed number of Byzantine inputs among the ones given. */
   f: number;
   /** Seeded randomness for rules that shuffle (bucketing); derived from (seed, step). */
   rng: Rng;
+  /**
+   * Per-run state of stateful rules: centered clipping starts at the previous step's aggregate.
+   * When absent, a stateful rule uses the aggregate it returned last (per `create()` instance;
+   * zeros on the first call).
+   */
+  previous?: Float64Array;
+  /** When given, the rule writes what it did here (iterations, selected inputs). */
+  info?: AggregateInfo;
 }
 
 export interface Aggregator {
@@ -18,9 +42,41 @@ export interface Aggregator {
   readonly description: string;
   /**
    * The rule's precondition on `n` inputs with `f` Byzantine, or null when it holds. The message
-   * names the rule, n, f and the bound, e.g. "krum needs n >= 2f + 3 (n = 5, f = 2)".
+   * names the rule, n, f and the bound, e.g. "krum needs n >= 2f + 3 (n = 5, f = 2: n >= 7)".
    */
   precondition(n: number, f: number): string | null;
-  /** Aggregate `inputs` (all the same length). Returns a fresh float64 vector. */
+  /** Aggregate `inputs` (all the same length, n >= 1). Returns a fresh float64 vector. */
   aggregate(inputs: readonly Vec[], ctx: AggregatorContext): Float64Array;
+}
+
+/**
+ * A parameterised rule: `create(params)` validates its parameters (UsageError) and builds the
+ * rule. Parameters whose natural default depends on `f` or `n` (trimmed-mean `b`, multi-krum `m`)
+ * default to -1, meaning "derive from the context" (b = f, m = n - f).
+ */
+export interface AggregatorDef {
+  readonly name: string;
+  readonly description: string;
+  readonly defaults: Readonly<Record<string, number>>;
+  create(params: Readonly<Record<string, number>>): Aggregator;
+}
+
+/**
+ * A pre-aggregator (spec "Pre-aggregators"): maps the n inputs to n' vectors the rule then
+ * aggregates (bucketing: n' = ceil(n / b) bucket means; NNM: n' = n).
+ */
+export interface PreAggregator {
+  readonly name: string;
+  /** Number of vectors produced from n inputs. */
+  outputCount(n: number): number;
+  /** Precondition on (n, f), like `Aggregator.precondition`. */
+  precondition(n: number, f: number): string | null;
+  apply(inputs: readonly Vec[], ctx: AggregatorContext): Vec[];
+}
+
+export interface PreAggregatorDef {
+  readonly name: string;
+  readonly description: string;
+  readonly defaults: Readonly<Record<string, number>>;
+  create(params: Readonly<Record<string, number>>): PreAggregator;
 }

@@ -1,15 +1,34 @@
 import { Registry } from '../core/registry.js';
 import { parseSpec } from '../core/spec.js';
+import { alie } from './alie.js';
+import { collude } from './collude.js';
 import { constant } from './constant.js';
 import { gaussian } from './gaussian.js';
+import { hidden } from './hidden.js';
+import { ipm } from './ipm.js';
 import { labelflip } from './labelflip.js';
+import { mimic } from './mimic.js';
 import { none } from './none.js';
 import { reverse } from './reverse.js';
 import { signflip } from './signflip.js';
 import type { Attack, AttackDef } from './types.js';
 
 export const attacks = new Registry<AttackDef>('attack');
-for (const def of [none, reverse, constant, gaussian, signflip, labelflip]) attacks.register(def.name, def);
+for (const def of [
+  none,
+  reverse,
+  constant,
+  gaussian,
+  signflip,
+  labelflip,
+  alie,
+  ipm,
+  mimic,
+  collude,
+  hidden,
+]) {
+  attacks.register(def.name, def);
+}
 
 /**
  * Parse an attack spec `name[:key=value,...]`, e.g. `reverse`, `reverse:c=10`,

@@ -1,5 +1,6 @@
 /** `draco list`: every registered model, dataset, scheme, aggregator, attack and placement. */
 import { Command } from 'commander';
+import { formatDefaults } from '../core/spec.js';
 import { aggregators } from '../aggregators/registry.js';
 import { placements } from '../attacks/placement.js';
 import { attacks } from '../attacks/registry.js';
@@ -36,9 +37,7 @@ export function listCommand(): Command {
       section(
         'attacks',
         attacks.entries().map(([n, a]) => {
-          const params = Object.entries(a.defaults)
-            .map(([k, v]) => `${k}=${v}`)
-            .join(',');
+          const params = formatDefaults(a.defaults);
           return [params ? `${n}:${params}` : n, a.description];
         }),
       );

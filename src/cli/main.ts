@@ -5,9 +5,12 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { UsageError } from '../core/errors.js';
+import { aggregateCommand } from './aggregate.js';
 import { benchCommand } from './bench.js';
 import { listCommand } from './list.js';
 import { trainCommand } from './train.js';
+import { psCommand } from './ps.js';
+import { workerCommand } from './worker.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
@@ -25,7 +28,10 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .addCommand(trainCommand())
     .addCommand(benchCommand())
-    .addCommand(listCommand());
+    .addCommand(aggregateCommand())
+    .addCommand(listCommand())
+    .addCommand(psCommand())
+    .addCommand(workerCommand());
   const exitOnErrors = (cmd: Command) => {
     cmd.exitOverride();
     cmd.commands.forEach(exitOnErrors);

@@ -1,6 +1,10 @@
 /** `draco train`: flags and config file -> one validated config -> training with progress. */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
+import { aggregators } from '../aggregators/registry.js';
+import { attacks } from '../attacks/registry.js';
+import { formatDefaults } from '../core/spec.js';
+import { schemes } from '../schemes/registry.js';
 import { readConfigFile, resolveConfig, TrainConfigSchema, type TrainConfig } from '../experiment/config.js';
 import { train, type StepRecord, type TrainSummary } from '../train/loop.js';
 import { RunWriter } from '../train/output.js';
@@ -35,6 +39,11 @@ const FLAGS: [flag: string, key: keyof TrainConfig, kind: 'int' | 'num' | 'str',
   ['seed', 'seed', 'int', 'k'],
   ['backend', 'backend', 'str', 'name'],
   ['out', 'out', 'str', 'dir'],
+  ['engine', 'engine', 'str', 'name'],
+  ['cluster', 'cluster', 'str', 'file'],
+  ['step-deadline-ms', 'stepDeadlineMs', 'int', 'ms'],
+  ['checkpoint-every', 'checkpointEvery', 'int', 'k'],
+  ['resume', 'resume', 'str', 'dir'],
 ];
 
 function parseNumber(kind: 'int' | 'num') {
@@ -73,14 +82,21 @@ export function trainCommand(): Command {
   cmd.option('--quiet', 'no progress bar or summary table (errors only)');
   cmd.addHelpText(
     'after',
-    `
-Attacks: name[:key=value,...], e.g. reverse (c=100), constant (v=-100), gaussian (sigma=200),
-signflip, labelflip, none. See \`draco list\` for every model, dataset, scheme, aggregator and attack.
+    () => `
+Schemes: ${schemes.names().join(', ')}.
+Attacks (name[:key=value,...], defaults shown):
+  ${attacks.entries().map(([n, a]) => (Object.keys(a.defaults).length ? `${n}:${formatDefaults(a.defaults)}` : n)).join(', ')}
+Aggregators (--aggregator, name[:key=value,...]): ${aggregators.names().join(', ')}.
+See \`draco list\` for what each model, dataset, scheme, aggregator, attack and placement does.
 
 Examples:
   draco train                                         # the embedded default job
   draco train --attack gaussian:sigma=50 --placement fixed --steps 200 --out runs/g50
   draco train --scheme uncoded --aggregator mean --attack reverse   # no defence: diverges
+  draco train --scheme uncoded --aggregator geomedian --attack alie
+  draco train --scheme detox --redundancy 3 --detox-mode bulyan --placement worst --attack collude
+  draco train --scheme cyclic --attack constant       # exact decoding, one message of d reals
+  draco train --scheme solon --compression 2          # d/2 reals per message
   draco train --config job.yaml --seed 3
 
 With --out DIR: DIR/metrics.jsonl (one record per step), DIR/summary.json (final accuracy,

@@ -25,6 +25,8 @@ export interface WorkerReport {
   encodeMs: number;
   /** Bytes this worker sent. */
   bytesSent: number;
+  /** Process engines: why this rank's authenticated message was refused at the wire (message is then null). */
+  rejected?: string;
 }
 
 export interface StepResult {
@@ -33,6 +35,11 @@ export interface StepResult {
   waitMs: number;
   /** Mean per-sample training loss over the samples honest workers computed on, deduplicated. */
   trainLoss: number;
+  /**
+   * Process engines: frames refused at the wire since the previous step, by reason (bad hmac,
+   * oversize, stale step, ...). Never reached the model.
+   */
+  rejectedFrames?: Record<string, number>;
 }
 
 export interface Engine {

@@ -1,6 +1,21 @@
 import { UsageError } from './errors.js';
 
 /**
+ * A parameter default meaning "derived from n and f at run time" (e.g. trimmed-mean's b = f,
+ * ALIE's z = z_max). NaN because no user can type it: any number given overrides it.
+ */
+export const AUTO = NaN;
+
+export const isAuto = (x: number): boolean => Number.isNaN(x);
+
+/** `k=v,...` for help listings, with AUTO shown as `auto`. */
+export function formatDefaults(defaults: Readonly<Record<string, number>>): string {
+  return Object.entries(defaults)
+    .map(([k, v]) => `${k}=${isAuto(v) ? 'auto' : v}`)
+    .join(',');
+}
+
+/**
  * Parse a component spec `name[:key=value,...]` (attacks, aggregators, pre-aggregators), e.g.
  * `reverse:c=10`, `trimmed-mean:b=2`. Values are numbers; keys must be among `defaults`, which
  * also supplies the values not given. `kind` names the component in error messages.

@@ -9,13 +9,13 @@ import { UsageError } from '../core/errors.js';
 
 export const TrainConfigSchema = z
   .object({
-    model: z.string().default('mlp').describe('model from the zoo: mlp, fc, lenet'),
+    model: z.string().default('mlp').describe('model from the zoo: mlp, fc, lenet, cnn, resnet8, resnet20'),
     dataset: z.string().default('mnist').describe('mnist (embedded), fashion-mnist, idx, cifar10, synthetic'),
     dataDir: z.string().optional().describe('folder with the dataset files (idx, cifar10, fashion-mnist)'),
     workers: z.number().int().min(1).default(15).describe('number of workers n'),
     byzantine: z.number().int().min(0).default(2).describe('number of Byzantine workers s'),
-    scheme: z.string().default('repetition').describe('uncoded or repetition'),
-    redundancy: z.number().int().min(1).optional().describe('compute load r (repetition: default 2s + 1)'),
+    scheme: z.string().default('repetition').describe('repetition, cyclic, solon, detox or uncoded (see draco list)'),
+    redundancy: z.number().int().min(1).optional().describe('compute load r (repetition, cyclic: 2s + 1; solon: 2s + m; detox: 3)'),
     aggregator: z
       .string()
       .default('mean')
@@ -40,7 +40,7 @@ export const TrainConfigSchema = z
       .default('float64')
       .describe('cyclic/solon: message element type (float32 loses precision)'),
     attack: z.string().default('reverse').describe('attack spec name[:key=value,...], e.g. reverse:c=100'),
-    placement: z.string().default('random').describe('fixed or random (fresh Byzantine set every step)'),
+    placement: z.string().default('random').describe('fixed, random (fresh Byzantine set every step) or worst (capture the most groups)'),
     noMajority: z
       .enum(['skip', 'abort'])
       .default('skip')
@@ -68,6 +68,24 @@ export const TrainConfigSchema = z
       .describe('seed for init, batches, placement and attack noise'),
     backend: z.enum(['wasm', 'cpu']).default('wasm').describe('tfjs backend'),
     out: z.string().optional().describe('folder for metrics.jsonl, summary.json, params.npy'),
+    engine: z
+      .enum(['inprocess', 'local', 'remote'])
+      .default('inprocess')
+      .describe('inprocess (simulated), local (worker processes), remote (--cluster FILE)'),
+    cluster: z.string().optional().describe('remote engine: YAML/JSON file with bind, secretFile'),
+    stepDeadlineMs: z
+      .number()
+      .int()
+      .min(1)
+      .default(60000)
+      .describe('process engines: a message later than this is an erasure'),
+    checkpointEvery: z
+      .number()
+      .int()
+      .min(0)
+      .default(0)
+      .describe('write DIR/checkpoint.bin every k steps (needs --out; 0: never)'),
+    resume: z.string().optional().describe('continue the run checkpointed in this folder'),
   })
   .strict();
 

@@ -24,15 +24,18 @@ const prod = (s: number[]) => s.reduce((a, b) => a * b, 1);
  * Deterministic initial parameters: a function of (seed, model name, parameter index) only, so
  * the same seed gives the same bits on every backend and machine. Each tensor draws from its own
  * derived stream. Weights are uniform in [-limit, limit) with limit sqrt(6 / fanIn) (He) or
- * sqrt(6 / (fanIn + fanOut)) (Glorot); biases are zero.
+ * sqrt(6 / (fanIn + fanOut)) (Glorot), times the spec's `gain` if it has one; biases are zero;
+ * `ones` tensors (e.g. Fixup multipliers) are one.
  */
 export function initParams(modelName: string, specs: ParamSpec[], seed: number): Float32Array {
   const out = new Float32Array(specs.reduce((a, s) => a + prod(s.shape), 0));
   let off = 0;
   specs.forEach((s, i) => {
     const size = prod(s.shape);
-    if (s.init !== 'zeros') {
-      const limit = s.init === 'he_uniform' ? Math.sqrt(6 / s.fanIn) : Math.sqrt(6 / (s.fanIn + s.fanOut));
+    if (s.init === 'ones') out.fill(1, off, off + size);
+    else if (s.init !== 'zeros') {
+      let limit = s.init === 'he_uniform' ? Math.sqrt(6 / s.fanIn) : Math.sqrt(6 / (s.fanIn + s.fanOut));
+      if (s.gain !== undefined) limit *= s.gain;
       const rng = Rng.derive(seed, 'model-init', modelName, i);
       for (let k = 0; k < size; k++) out[off + k] = (2 * rng.float() - 1) * limit;
     }
@@ -124,9 +127,22 @@ class TfModel implements TrainableModel {
     return { x, y, labels };
   }
 
-  /** Sum over samples of -log softmax(logits)[label]. */
+  /**
+   * Sum over samples of -log softmax(logits)[label] (y one-hot), as ONE tape node whose gradient
+   * is (softmax(logits) - y) * dy: three kernels, where the chain of taped ops (logSoftmax, mul,
+   * sum, neg) runs about eight, most of them broadcasting bookkeeping.
+   */
   private static lossSum(logits: tf.Tensor, y: tf.Tensor): tf.Scalar {
-    return tf.neg(tf.sum(tf.mul(y, tf.logSoftmax(logits)))) as tf.Scalar;
+    const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const ls = tf.logSoftmax(args[0] as tf.Tensor);
+      (args[1] as tf.GradSaveFunc)([ls]);
+      return {
+        value: tf.neg(tf.sum(tf.mul(y, ls))),
+        gradFunc: (dy: tf.Tensor | tf.Tensor[], [sls]: tf.Tensor[]) =>
+          tf.mul(tf.sub(tf.exp(sls), y), dy as tf.Tensor),
+      };
+    });
+    return f(logits) as tf.Scalar;
   }
 
   gradient(batch: Batch): GradientResult {

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { registerKernels } from './kernels.js';
+import { registerKernels } from './kernels/index.js';
 
 export type BackendName = 'wasm' | 'cpu';
 

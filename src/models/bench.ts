@@ -12,12 +12,17 @@ import type { TrainableModel } from './types.js';
 export interface BenchStepOptions {
   model: string;
   batch: number;
-  /** Timed runs (default 30). */
+  /** Timed runs (default 30; `profileStep`: profiled runs, default 10). */
   runs?: number;
-  /** Untimed runs first (default 5). */
+  /** Untimed runs first (default 5); warm-up continues until `warmupMs` have passed too. */
   warmup?: number;
+  /**
+   * Minimum warm-up time, ms (default 500): V8 needs a few hundred calls of tfjs's JS before the
+   * per-op overhead settles (a small model's median halves), and training runs thousands.
+   */
+  warmupMs?: number;
   backend?: BackendName;
-  /** Per-sample shape, channels last (default MNIST [28, 28, 1]). */
+  /** Per-sample shape, channels last (default: the model's benchInputShape, else MNIST [28, 28, 1]). */
   inputShape?: number[];
   /** Default 10. */
   numClasses?: number;
@@ -37,7 +42,7 @@ export interface BenchStepResult {
 
 export interface KernelProfile {
   kernelName: string;
-  /** Total kernel time over all calls in one gradient computation, ms. */
+  /** Kernel time summed over its calls in one gradient computation (mean over runs), ms. */
   totalMs: number;
   calls: number;
 }
@@ -48,7 +53,7 @@ export interface ProfileStepResult {
   backend: string;
   /** Sorted by totalMs, largest first. */
   kernels: KernelProfile[];
-  /** Wall time of the profiled gradient computation, ms (profiling adds overhead). */
+  /** Mean wall time of one profiled gradient computation, ms (profiling adds overhead). */
   wallMs: number;
 }
 
@@ -68,7 +73,7 @@ async function setup(
   if (!Number.isInteger(opts.batch) || opts.batch < 1) throw new Error(`bench: bad batch size ${opts.batch}`);
   const def = getModelDef(opts.model);
   await initBackend(opts.backend ?? 'wasm');
-  const inputShape = opts.inputShape ?? [28, 28, 1];
+  const inputShape = opts.inputShape ?? def.benchInputShape ?? [28, 28, 1];
   const numClasses = opts.numClasses ?? 10;
   const seed = opts.seed ?? 0;
   const model = def.create(inputShape, numClasses, seed);
@@ -77,6 +82,13 @@ async function setup(
     batch: randomBatch(opts.batch, inputShape, numClasses, seed),
     backend: currentBackend() ?? '?',
   };
+}
+
+/** At least `opts.warmup` untimed gradients, and at least `opts.warmupMs` of them. */
+function warmUp(model: TrainableModel, batch: Batch, opts: BenchStepOptions): void {
+  const t0 = performance.now();
+  const minMs = opts.warmupMs ?? 500;
+  for (let i = 0; i < (opts.warmup ?? 5) || performance.now() - t0 < minMs; i++) model.gradient(batch);
 }
 
 function median(xs: number[]): number {
@@ -88,11 +100,10 @@ function median(xs: number[]): number {
 /** Median and minimum wall time of one `gradient(batch)` call. */
 export async function benchStep(opts: BenchStepOptions): Promise<BenchStepResult> {
   const runs = opts.runs ?? 30;
-  const warmup = opts.warmup ?? 5;
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`bench: runs must be >= 1, got ${runs}`);
   const { model, batch, backend } = await setup(opts);
   try {
-    for (let i = 0; i < warmup; i++) model.gradient(batch);
+    warmUp(model, batch, opts);
     const times: number[] = [];
     for (let i = 0; i < runs; i++) {
       const t0 = performance.now();
@@ -113,27 +124,37 @@ export async function benchStep(opts: BenchStepOptions): Promise<BenchStepResult
   }
 }
 
-/** Per-kernel times of one gradient computation (after warmup), via `tf.profile`. */
+/**
+ * Per-kernel times of one gradient computation (after warmup), via `tf.profile`, averaged over
+ * `runs` profiled computations (default 10): one profiled call is too noisy to rank kernels.
+ */
 export async function profileStep(opts: BenchStepOptions): Promise<ProfileStepResult> {
+  const runs = opts.runs ?? 10;
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`bench: runs must be >= 1, got ${runs}`);
   const { model, batch, backend } = await setup(opts);
   try {
-    for (let i = 0; i < (opts.warmup ?? 5); i++) model.gradient(batch);
-    const t0 = performance.now();
-    const info = await tf.profile(() => {
-      model.gradient(batch);
-    });
-    const wallMs = performance.now() - t0;
+    warmUp(model, batch, opts);
     const byName = new Map<string, KernelProfile>();
-    for (const k of info.kernels) {
-      const t = await k.kernelTimeMs;
-      const ms = typeof t === 'number' ? t : 0;
-      const e = byName.get(k.name) ?? { kernelName: k.name, totalMs: 0, calls: 0 };
-      e.totalMs += ms;
-      e.calls += 1;
-      byName.set(k.name, e);
+    let wall = 0;
+    for (let r = 0; r < runs; r++) {
+      const t0 = performance.now();
+      const info = await tf.profile(() => {
+        model.gradient(batch);
+      });
+      wall += performance.now() - t0;
+      for (const k of info.kernels) {
+        const t = await k.kernelTimeMs;
+        const ms = typeof t === 'number' ? t : 0;
+        const e = byName.get(k.name) ?? { kernelName: k.name, totalMs: 0, calls: 0 };
+        e.totalMs += ms / runs;
+        e.calls += 1 / runs;
+        byName.set(k.name, e);
+      }
     }
-    const kernels = [...byName.values()].sort((a, b) => b.totalMs - a.totalMs);
-    return { model: opts.model, batch: opts.batch, backend, kernels, wallMs };
+    const kernels = [...byName.values()]
+      .map((k) => ({ ...k, calls: Math.round(k.calls) }))
+      .sort((a, b) => b.totalMs - a.totalMs);
+    return { model: opts.model, batch: opts.batch, backend, kernels, wallMs: wall / runs };
   } finally {
     model.dispose();
   }

@@ -38,6 +38,8 @@ export interface ModelDef {
   readonly name: string;
   /** One line for `--help` and the README. */
   readonly description: string;
+  /** The input it was designed for (channels last), used by `draco bench step`; default MNIST [28, 28, 1]. */
+  readonly benchInputShape?: number[];
   /**
    * Build the model for samples of `inputShape` (channels last) and `numClasses` classes, with
    * parameters initialised deterministically from `seed`.

@@ -1,5 +1,8 @@
 import { Registry } from '../core/registry.js';
+import { createCyclic } from './cyclic.js';
+import { createDetox } from './detox.js';
 import { createRepetition } from './repetition.js';
+import { createSolon } from './solon.js';
 import type { Scheme, SchemeOptions } from './types.js';
 import { createUncoded } from './uncoded.js';
 
@@ -16,6 +19,20 @@ schemes.register('uncoded', {
 schemes.register('repetition', {
   description: "DRACO's repetition code: groups of r >= 2s+1 ranks vote by bytes; exact",
   create: createRepetition,
+});
+schemes.register('cyclic', {
+  description: "DRACO's cyclic code: r = 2s+1 partitions per worker, d reals per message; exact (float64)",
+  create: createCyclic,
+});
+schemes.register('solon', {
+  description: 'Solon: r >= 2s+m partitions per worker, d/m reals per message (--compression m); exact',
+  create: createSolon,
+});
+
+schemes.register('detox', {
+  description:
+    "DETOX: groups of r (3) vote by bytes, then --detox-mode over the group outputs, f' = floor(s/ceil(r/2))",
+  create: createDetox,
 });
 
 export function createScheme(name: string, opts: SchemeOptions): Scheme {

@@ -5,7 +5,7 @@
  * per group and r >= 2s + 1 the result is bit for bit the adversary-free one.
  */
 import { UsageError } from '../core/errors.js';
-import { bytesEqual, fastHash, type Vec } from '../core/vec.js';
+import { bytesEqual, type Vec } from '../core/vec.js';
 import type { DecodeContext, DecodeResult, GradientOracle, Scheme, SchemeOptions } from './types.js';
 
 /**
@@ -38,10 +38,42 @@ export interface VoteResult {
   tally: number[];
 }
 
+/** Words sampled by `sampleHash`: enough to separate distinct gradients almost always. */
+const SAMPLE_WORDS = 64;
+
+/**
+ * Hash of the length and of SAMPLE_WORDS 32-bit words at a fixed stride (plus the last word):
+ * O(1) instead of a pass over the vector. Different hashes prove different bytes; equal hashes
+ * are only a hint, confirmed by a full compare.
+ */
+function sampleHash(x: Vec): number {
+  const words = x.byteLength >> 2;
+  let h = Math.imul(0x811c9dc5 ^ x.byteLength, 0x01000193) ^ (x instanceof Float64Array ? 1 : 0);
+  if (words > 0) {
+    const w = new Int32Array(x.buffer, x.byteOffset, words);
+    const stride = Math.max(1, Math.floor(words / SAMPLE_WORDS));
+    for (let i = 0; i < words; i += stride) h = Math.imul(h ^ w[i], 0x01000193);
+    h = Math.imul(h ^ w[words - 1], 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/** Byte equality at memcmp speed (Buffer.compare); the same view is equal without reading. */
+function sameBytes(a: Vec, b: Vec): boolean {
+  if (a === b) return true;
+  if (a.constructor !== b.constructor || a.length !== b.length) return false;
+  if (a.buffer === b.buffer && a.byteOffset === b.byteOffset) return true;
+  const ua = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  const ub = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  return Buffer.compare(ua, ub) === 0;
+}
+
 /**
  * Strict-majority vote by bytes over the received messages (null = erasure). Messages are
- * bucketed by a fast hash, and every bucket member is confirmed by a byte compare, so a hash
- * collision can never merge two different values.
+ * bucketed by a sampled hash (a few dozen words, so no pass over the data), and every bucket
+ * member is confirmed against its class representative by a full byte compare (memcmp), so a
+ * hash collision can never merge two different values. Cost: one memcmp per message, i.e. one
+ * read of every message plus the representatives (which stay in cache when small).
  */
 export function majorityVote(messages: readonly (Vec | null)[]): VoteResult {
   const classes: { rep: number; count: number }[] = [];
@@ -51,12 +83,12 @@ export function majorityVote(messages: readonly (Vec | null)[]): VoteResult {
     const m = messages[i];
     if (m === null) continue;
     received++;
-    const h = fastHash(m);
+    const h = sampleHash(m);
     const candidates = byHash.get(h);
     let found = -1;
     if (candidates) {
       for (const c of candidates) {
-        if (bytesEqual(messages[classes[c].rep]!, m)) {
+        if (sameBytes(messages[classes[c].rep]!, m)) {
           found = c;
           break;
         }
@@ -104,6 +136,7 @@ export function createRepetition(opts: SchemeOptions): Scheme {
     n,
     numPartitions: n,
     assignment,
+    groups,
     messageLength: d,
     messageDtype: 'float32',
     describe() {

@@ -44,9 +44,19 @@ export interface Scheme {
   readonly numPartitions: number;
   /** Partitions each worker computes on (index = worker rank). */
   readonly assignment: readonly (readonly number[])[];
+  /**
+   * Ranks that compute the same thing and vote together (repetition, DETOX), for the `worst`
+   * placement. Optional: the loop falls back to grouping ranks with identical assignments.
+   */
+  readonly groups?: readonly (readonly number[])[];
   /** Length and element type of one message (what a worker sends). */
   readonly messageLength: number;
   readonly messageDtype: 'float32' | 'float64';
+  /**
+   * 'sign-bits': messages are instead Uint8Arrays of messageLength bytes of packed signs (uncoded
+   * + sign-majority; see aggregators/sign-majority.ts); messageDtype then does not apply.
+   */
+  readonly messageFormat?: 'sign-bits';
   /** Human-readable layout, e.g. "3 groups of 5 ranks: 0-4, 5-9, 10-14". */
   describe(): string;
   /** Worker side: the honest message of `worker`. */

@@ -1,40 +1,66 @@
 /**
  * Uncoded baseline (spec/schemes.md "Uncoded"): P = n, worker i computes the gradient of
- * partition i and sends it; the PS runs an aggregation rule over the messages it received.
+ * partition i and sends it; the PS runs an aggregation rule (optionally after pre-aggregators)
+ * over the messages it received.
+ *
+ * With `sign-majority` (signSGD-MV) the worker sends its gradient's signs packed one bit per
+ * coordinate (a Uint8Array of ceil(d/8) bytes, messageFormat 'sign-bits'), and the decode returns
+ * the vote's sign vector with samplesCovered = 1, so the PS applies the learning rate to the
+ * signs themselves (it divides the decoded gradient by samplesCovered).
  */
 import { UsageError } from '../core/errors.js';
 import type { Vec } from '../core/vec.js';
-import { getAggregator } from '../aggregators/registry.js';
+import { buildAggregator, ruleName } from '../aggregators/registry.js';
+import { packSigns, signMajorityPacked } from '../aggregators/sign-majority.js';
 import type { DecodeContext, DecodeResult, GradientOracle, Scheme, SchemeOptions } from './types.js';
 
 export function createUncoded(opts: SchemeOptions): Scheme {
   const { n, s, d } = opts;
-  const aggName = opts.aggregator ?? 'mean';
+  const aggSpec = opts.aggregator ?? 'mean';
+  const pre = opts.preAggregator;
   if (n < 1) throw new UsageError(`uncoded needs at least 1 worker (n = ${n})`);
-  const aggregator = getAggregator(aggName, n, s);
+  const aggregator = buildAggregator(aggSpec, { n, f: s, pre });
+  const signs = ruleName(aggSpec) === 'sign-majority';
+  if (signs && (aggregator.name !== 'sign-majority' || (pre !== undefined && pre.trim() !== ''))) {
+    throw new UsageError(
+      `sign-majority votes on packed sign bits: pre-aggregators do not apply (got '${aggregator.name}')`,
+    );
+  }
   const assignment = Array.from({ length: n }, (_, i) => [i]);
+  const label = aggregator.name;
 
   return {
     name: 'uncoded',
     n,
     numPartitions: n,
     assignment,
-    messageLength: d,
+    messageLength: signs ? (d + 7) >> 3 : d,
     messageDtype: 'float32',
-    describe: () => `${n} workers, one partition each, aggregated by ${aggName} (f = ${s})`,
-    encode: (worker: number, gradient: GradientOracle) => gradient(assignment[worker]),
+    messageFormat: signs ? 'sign-bits' : undefined,
+    describe: () =>
+      `${n} workers, one partition each, aggregated by ${label} (f = ${s})${signs ? ', 1-bit signs' : ''}`,
+    encode(worker: number, gradient: GradientOracle): Vec {
+      const g = gradient(assignment[worker]);
+      // The packed bytes travel through the Vec-typed message path; the PS validates them as
+      // 'sign-bits' (train/loop.ts validateMessage) and only this decode reads them.
+      return signs ? (packSigns(g) as unknown as Vec) : g;
+    },
     decode(messages: readonly (Vec | null)[], ctx: DecodeContext): DecodeResult {
       const received = messages.filter((m): m is Vec => m !== null);
       const batch = ctx.partitionSizes.reduce((a, b) => a + b, 0);
-      if (received.length === 0 || aggregator.precondition(received.length, s) !== null) {
-        const why = received.length === 0 ? 'no messages' : aggregator.precondition(received.length, s);
+      const why = received.length === 0 ? 'no messages' : aggregator.precondition(received.length, s);
+      if (why !== null) {
         return {
           gradient: new Float64Array(d),
           samplesCovered: 0,
           suspects: [],
-          failures: [`${aggName}: ${why}`],
+          failures: [`${label}: ${why}`],
           abort: true,
         };
+      }
+      if (signs) {
+        const gradient = signMajorityPacked(received as unknown as Uint8Array[], d);
+        return { gradient, samplesCovered: 1, suspects: [], failures: [], abort: false };
       }
       // The rule estimates one partition's gradient sum, which stands for the mean partition size.
       const gradient = aggregator.aggregate(received, { f: s, rng: ctx.rng });

@@ -7,8 +7,9 @@ import { UsageError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { allFinite, sha256Hex, type Vec } from '../core/vec.js';
 import { parseAttack } from '../attacks/registry.js';
-import { createPlacement } from '../attacks/placement.js';
-import { InProcessEngine } from '../cluster/inprocess.js';
+import { createPlacement, replicaGroups } from '../attacks/placement.js';
+import { createEngine } from '../cluster/index.js';
+import { configMismatch, readCheckpoint, writeCheckpoint } from '../cluster/checkpoint.js';
 import type { Engine } from '../cluster/types.js';
 import { evaluateSplit } from './evaluate.js';
 import { loadDataset } from '../data/registry.js';
@@ -42,6 +43,8 @@ export interface StepRecord {
   failures: string[];
   /** True when the model was not updated this step. */
   aborted: boolean;
+  /** Process engines: frames refused at the wire since the previous step, by reason. */
+  rejectedFrames?: Record<string, number>;
   time: {
     /** Per worker, indexed by rank. */
     computeMs: number[];
@@ -87,8 +90,14 @@ export interface TrainSummary {
 
 export interface TrainHooks {
   /** Called once everything is built, before the first step. */
-  onStart?(info: { scheme: Scheme; dataset: Dataset; model: TrainableModel; config: TrainConfig }): void;
-  onStep?(record: StepRecord): void;
+  onStart?(info: {
+    scheme: Scheme;
+    dataset: Dataset;
+    model: TrainableModel;
+    config: TrainConfig;
+    engine: Engine;
+  }): void | Promise<void>;
+  onStep?(record: StepRecord): void | Promise<void>;
 }
 
 export interface TrainResult {
@@ -98,6 +107,14 @@ export interface TrainResult {
 
 /** Check a worker's message before it can reach the decoder; returns the reason to reject it. */
 export function validateMessage(msg: Vec, scheme: Scheme): string | null {
+  if (scheme.messageFormat === 'sign-bits') {
+    // Packed signs (uncoded + sign-majority): every bit pattern is a valid vote.
+    const m: unknown = msg;
+    if (!(m instanceof Uint8Array)) return 'wrong dtype (want sign-bits)';
+    return m.length === scheme.messageLength
+      ? null
+      : `wrong length ${m.length} (want ${scheme.messageLength})`;
+  }
   const wantType = scheme.messageDtype === 'float64' ? Float64Array : Float32Array;
   if (!(msg instanceof wantType)) return `wrong dtype (want ${scheme.messageDtype})`;
   if (msg.length !== scheme.messageLength) return `wrong length ${msg.length} (want ${scheme.messageLength})`;
@@ -120,6 +137,16 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
   await initBackend(config.backend);
   const dataset = loadDataset(config.dataset, { dataDir: config.dataDir, seed: config.seed });
   const model = getModelDef(config.model).create(dataset.inputShape, dataset.numClasses, config.seed);
+  let engineRef: Engine | undefined;
+  // SIGINT/SIGTERM with checkpoints on: finish the step, write a final checkpoint, stop.
+  let stopSignal: string | null = null;
+  const onSignal = (sig: string) => {
+    stopSignal = sig;
+  };
+  if (config.checkpointEvery > 0) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
   try {
     const scheme = createScheme(config.scheme, {
       n,
@@ -135,17 +162,20 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
       messageDtype: config.messageDtype,
       seed: config.seed,
     });
-    const placement = createPlacement(config.placement, { n, s, seed: config.seed });
+    const groups = scheme.groups ?? replicaGroups(scheme.assignment); // for the `worst` placement
+    const placement = createPlacement(config.placement, { n, s, seed: config.seed, groups });
     const schedule = new BatchSchedule({
       numSamples: dataset.train.n,
       globalBatch: config.batch,
       numPartitions: scheme.numPartitions,
       seed: config.seed,
     });
-    const engine: Engine = new InProcessEngine({ model, dataset, scheme, attack, seed: config.seed });
+    if (config.checkpointEvery > 0 && config.out === undefined)
+      throw new UsageError('--checkpoint-every needs --out DIR (the checkpoint is written there)');
+    const engine: Engine = (engineRef = await createEngine(config, { model, dataset, scheme, attack }));
     const sgd = new Sgd(model.numParams, config.momentum, config.weightDecay);
     const params = model.getParams();
-    hooks.onStart?.({ scheme, dataset, model, config });
+    await hooks.onStart?.({ scheme, dataset, model, config, engine });
 
     const lrOpts = {
       lr: config.lr,
@@ -160,7 +190,41 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
     let bytesTotal = 0;
     let last = { loss: NaN, accuracy: NaN };
 
-    for (let step = 0; step < config.steps; step++) {
+    // Resume (src/cluster/checkpoint.ts): params, momentum, next step and the summary totals.
+    let startStep = 0;
+    if (config.resume !== undefined) {
+      const ck = readCheckpoint(config.resume, model.numParams);
+      const bad = configMismatch(ck.meta.config, config);
+      if (bad)
+        throw new UsageError(`--resume ${config.resume}: option ${bad} differs from the checkpointed run`);
+      params.set(ck.params);
+      sgd.setState({ buf: ck.momentum, started: ck.meta.momentumStarted });
+      startStep = ck.meta.step;
+      const t = ck.meta.totals as {
+        stats: typeof stats;
+        modeled: number[];
+        walls: number[];
+        bytesTotal: number;
+        last: typeof last;
+      };
+      Object.assign(stats, t.stats);
+      modeled.push(...t.modeled);
+      walls.push(...t.walls);
+      bytesTotal = t.bytesTotal;
+      last = { loss: t.last.loss ?? NaN, accuracy: t.last.accuracy ?? NaN };
+    }
+    const checkpoint = (next: number) =>
+      writeCheckpoint(config.out!, {
+        meta: {
+          step: next,
+          momentumStarted: sgd.getState().started,
+          config,
+          totals: { stats, modeled, walls, bytesTotal, last },
+        },
+        params,
+        momentum: sgd.getState().buf,
+      });
+    for (let step = startStep; step < config.steps; step++) {
       const stepStart = performance.now();
       const partitions = schedule.partitions(step);
       const byzantine = s > 0 ? placement.byzantineAt(step) : [];
@@ -173,6 +237,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
       for (const rep of result.reports) {
         if (rep.message === null) {
           erasures.push(rep.worker);
+          if (rep.rejected !== undefined) rejected.push(`${rep.worker}: ${rep.rejected}`);
           continue;
         }
         const why = validateMessage(rep.message, scheme);
@@ -246,7 +311,16 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
       record.time.stepWallMs = round3(performance.now() - stepStart);
       modeled.push(record.time.modeledParallelMs);
       walls.push(record.time.stepWallMs);
-      hooks.onStep?.(record);
+      if (result.rejectedFrames !== undefined) record.rejectedFrames = result.rejectedFrames;
+      await hooks.onStep?.(record);
+      // Let a pending signal handler run (the in-process engine never yields to the event loop).
+      if (config.checkpointEvery > 0) await new Promise((r) => setImmediate(r));
+      if (config.checkpointEvery > 0 && ((step + 1) % config.checkpointEvery === 0 || stopSignal !== null))
+        checkpoint(step + 1);
+      if (stopSignal !== null)
+        throw new UsageError(
+          `stopped by ${stopSignal} after step ${step + 1}; resume with --resume ${config.out}`,
+        );
     }
     await engine.close();
 
@@ -271,6 +345,10 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
     };
     return { summary, params };
   } finally {
+    // Process engines: never leave workers behind, also on errors.
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await engineRef?.close();
     model.dispose();
   }
 }

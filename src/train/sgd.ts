@@ -15,6 +15,18 @@ export class Sgd {
     this.buf = new Float32Array(numParams);
   }
 
+  /** The momentum buffer and whether it has started (for checkpoints). */
+  getState(): { buf: Float32Array; started: boolean } {
+    return { buf: this.buf.slice(), started: this.started };
+  }
+
+  setState(state: { buf: Float32Array; started: boolean }): void {
+    if (state.buf.length !== this.buf.length)
+      throw new Error(`Sgd.setState: buffer length ${state.buf.length} != ${this.buf.length}`);
+    this.buf.set(state.buf);
+    this.started = state.started;
+  }
+
   /** Update `params` in place with the mean gradient `grad`. */
   step(params: Float32Array, grad: Float64Array, lr: number): void {
     const { buf, momentum: mu, weightDecay: wd } = this;

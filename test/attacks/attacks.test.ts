@@ -95,6 +95,6 @@ describe('placement', () => {
       () => createPlacement('fixed', { n: 3, s: 4, seed: 1 }),
       /cannot place 4 Byzantine workers among 3/,
     );
-    assert.throws(() => createPlacement('worst', { n: 3, s: 1, seed: 1 }), /unknown placement 'worst'/);
+    assert.throws(() => createPlacement('nope', { n: 3, s: 1, seed: 1 }), /unknown placement 'nope'/);
   });
 });

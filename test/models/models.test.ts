@@ -10,7 +10,7 @@ import { bitEqual, makeBatch, relErr } from './helpers.js';
 const MNIST = [28, 28, 1];
 
 test('registry lists the zoo and rejects unknown names with a UsageError', () => {
-  assert.deepEqual(listModels(), ['mlp', 'fc', 'lenet']);
+  assert.deepEqual(listModels(), ['mlp', 'fc', 'lenet', 'cnn', 'resnet8', 'resnet20']);
   assert.equal(getModelDef('lenet').name, 'lenet');
   assert.throws(
     () => getModelDef('resnet9000'),

@@ -1,0 +1,94 @@
+/**
+ * Bulyan (El Mhamdi et al. 2018; spec "Aggregators"): select theta = n - 2f inputs by repeated
+ * Krum (score the remaining set with neighbour count remaining - f - 2, move the winner to the
+ * selection, repeat), then per coordinate average the beta = theta - 2f selected values closest
+ * to the coordinate median of the selection. Requires n >= 4f + 3. One distance matrix serves
+ * every Krum round. Cost O(n^2 d) + O(theta^2 d) compares.
+ *
+ * `bulyanWith(theta, beta)` is shared with DETOX's variant (detox-bulyan.ts).
+ */
+import type { Vec } from '../core/vec.js';
+import { forEachSortedBlock } from './columns.js';
+import { krumScores, orderByScore, pairwiseSqDistances } from './distances.js';
+import type { AggregateInfo, Aggregator, AggregatorDef } from './types.js';
+
+/** Repeated Krum on one distance matrix: `theta` indices in selection order. */
+export function repeatedKrum(D: Float64Array, n: number, f: number, theta: number): number[] {
+  const remaining = Array.from({ length: n }, (_, i) => i);
+  const selected: number[] = [];
+  while (selected.length < theta) {
+    const scores = krumScores(D, n, remaining, remaining.length - f - 2);
+    const pos = orderByScore(scores)[0];
+    selected.push(remaining[pos]);
+    remaining.splice(pos, 1);
+  }
+  return selected;
+}
+
+/**
+ * Per coordinate, the mean of the `beta` values of `sel` closest to their median (ties: the
+ * smaller value). The closest values form a contiguous run of the sorted column, grown from the
+ * median outwards.
+ */
+export function closestToMedianMean(sel: readonly Vec[], beta: number): Float64Array {
+  const d = sel[0].length;
+  const out = new Float64Array(d);
+  const t = sel.length;
+  const lo = (t - 1) >> 1;
+  const hi = t >> 1;
+  const inv = 1 / beta;
+  forEachSortedBlock(sel, (tile, n, start, count) => {
+    for (let j = 0, base = 0; j < count; j++, base += n) {
+      const med = (tile[base + lo] + tile[base + hi]) / 2;
+      let l = base + lo; // next candidate on the left (values <= med)
+      let r = base + lo + 1; // next candidate on the right
+      const end = base + n;
+      let s = 0;
+      for (let q = 0; q < beta; q++) {
+        if (r >= end || (l >= base && med - tile[l] <= tile[r] - med)) s += tile[l--];
+        else s += tile[r++];
+      }
+      out[start + j] = s * inv;
+    }
+  });
+  return out;
+}
+
+export function bulyanWith(
+  inputs: readonly Vec[],
+  f: number,
+  theta: number,
+  beta: number,
+  info?: AggregateInfo,
+): Float64Array {
+  const n = inputs.length;
+  const D = pairwiseSqDistances(inputs);
+  const selected = repeatedKrum(D, n, f, theta);
+  if (info) info.selected = selected;
+  return closestToMedianMean(
+    selected.map((i) => inputs[i]),
+    beta,
+  );
+}
+
+export function createBulyan(): Aggregator {
+  return {
+    name: 'bulyan',
+    description:
+      'theta = n-2f inputs by repeated Krum, then per coordinate the mean of the beta = theta-2f closest to the median; n >= 4f+3; O(n^2 d)',
+    precondition(n, f) {
+      return n >= 4 * f + 3 ? null : `bulyan needs n >= 4f + 3 (n = ${n}, f = ${f}: n >= ${4 * f + 3})`;
+    },
+    aggregate(inputs, ctx) {
+      const theta = inputs.length - 2 * ctx.f;
+      return bulyanWith(inputs, ctx.f, theta, theta - 2 * ctx.f, ctx.info);
+    },
+  };
+}
+
+export const bulyanDef: AggregatorDef = {
+  name: 'bulyan',
+  description: createBulyan().description,
+  defaults: {},
+  create: () => createBulyan(),
+};

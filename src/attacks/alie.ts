@@ -1,0 +1,47 @@
+import { UsageError } from '../core/errors.js';
+import { AUTO, isAuto } from '../core/spec.js';
+import { momentsMemo } from './moments.js';
+import { normalQuantile } from './normal.js';
+import { sameShape, type AttackDef } from './types.js';
+
+/**
+ * ALIE's default z (Baruch et al. 2019; spec/aggregators-attacks.md "Attacks"): with
+ * `s_ = floor(n/2 + 1) - f` honest supporters needed, `z_max = PhiInverse((n - s_) / n)`.
+ * E.g. n = 15, f = 2: s_ = 6, z_max = PhiInverse(0.6) = 0.2533...
+ */
+export function alieZMax(n: number, f: number): number {
+  const sNeeded = Math.floor(n / 2 + 1) - f;
+  const p = (n - sNeeded) / n;
+  if (!(p > 0 && p < 1)) {
+    throw new UsageError(
+      `alie: z_max needs 1 <= floor(n/2 + 1) - f <= n - 1 (n = ${n}, f = ${f}); give a fixed z, e.g. alie:z=1`,
+    );
+  }
+  return normalQuantile(p);
+}
+
+/**
+ * alie ("a little is enough"): every Byzantine sends `mu - z * sigma`, the coordinate-wise mean
+ * and population standard deviation of the step's honest messages (see moments.ts). Default
+ * z = z_max from (n, f = Byzantine count this step); `z` AUTO (the default) means z_max. All
+ * Byzantines compute the same bytes.
+ */
+export const alie: AttackDef = {
+  name: 'alie',
+  description: 'send mu - z*sigma of the honest messages (omniscient; z=auto means z_max from n and f)',
+  defaults: { z: AUTO },
+  create: ({ z }) => {
+    const momentsOf = momentsMemo('alie');
+    return {
+      name: 'alie',
+      omniscient: true,
+      corrupt(ctx) {
+        const { mu, sigma } = momentsOf(ctx);
+        const zz = isAuto(z) ? alieZMax(ctx.n, ctx.byzantine.length) : z;
+        const out = sameShape(ctx.own);
+        for (let j = 0; j < out.length; j++) out[j] = mu[j] - zz * sigma[j];
+        return out;
+      },
+    };
+  },
+};

@@ -1,0 +1,82 @@
+/**
+ * What the omniscient attacks (ALIE, IPM, collude, mimic) read from their context: the honest
+ * messages of the step, and their coordinate-wise mean `mu` and standard deviation `sigma`
+ * (spec/aggregators-attacks.md "Attacks").
+ *
+ * - sigma is the POPULATION standard deviation (divide by the number h of honest messages), as
+ *   ByzFL's ALittleIsEnough (`std(unbiased=False)`): the attacker knows the exact honest set, so
+ *   it uses that set's own moments rather than an estimate of a wider population.
+ * - The honest messages are taken as received, one per honest rank. Under the repetition code
+ *   and DETOX the honest members of a group send identical copies, so a group counts once per
+ *   honest member: mu and sigma are over all honest messages, not over the distinct values.
+ *   Against a coded scheme they are the encoded messages.
+ * - Float64 accumulation in plain loops, two passes (mean, then squared deviations) for accuracy.
+ */
+import { UsageError } from '../core/errors.js';
+import type { Vec } from '../core/vec.js';
+import type { AttackContext } from './types.js';
+
+export interface Moments {
+  mu: Float64Array;
+  sigma: Float64Array;
+  /** Number of honest messages the moments are over. */
+  count: number;
+}
+
+/** The honest messages of the step in rank order; errors when the engine gave none. */
+export function honestMessages(ctx: AttackContext, attack: string): Vec[] {
+  if (ctx.honest === undefined) {
+    throw new Error(`attack '${attack}' is omniscient but the engine passed no honest messages`);
+  }
+  const out = ctx.honest.filter((m): m is Vec => m !== null);
+  if (out.length === 0) {
+    throw new UsageError(`attack '${attack}' needs at least one honest worker (all ${ctx.n} are Byzantine)`);
+  }
+  return out;
+}
+
+/** Coordinate-wise mean and population standard deviation of `xs` (all the same length). */
+export function moments(xs: readonly Vec[]): Moments {
+  const h = xs.length;
+  const d = xs[0].length;
+  const mu = new Float64Array(d);
+  for (const x of xs) for (let j = 0; j < d; j++) mu[j] += x[j];
+  const inv = 1 / h;
+  for (let j = 0; j < d; j++) mu[j] *= inv;
+  const sigma = new Float64Array(d);
+  for (const x of xs) {
+    for (let j = 0; j < d; j++) {
+      const e = x[j] - mu[j];
+      sigma[j] += e * e;
+    }
+  }
+  for (let j = 0; j < d; j++) sigma[j] = Math.sqrt(sigma[j] * inv);
+  return { mu, sigma, count: h };
+}
+
+/**
+ * A per-attack memo: every Byzantine worker of a step asks for the same moments, so compute them
+ * once per step. The key is the step and the identity of every honest message (the engine hands
+ * all Byzantines the same arrays), so a different honest set is never served stale moments.
+ */
+export function momentsMemo(attack: string): (ctx: AttackContext) => Moments {
+  let step = NaN;
+  let refs: readonly (Vec | null)[] = [];
+  let value: Moments | null = null;
+  return (ctx) => {
+    const honest = ctx.honest;
+    if (
+      value !== null &&
+      honest !== undefined &&
+      ctx.step === step &&
+      honest.length === refs.length &&
+      honest.every((m, i) => m === refs[i])
+    ) {
+      return value;
+    }
+    value = moments(honestMessages(ctx, attack));
+    step = ctx.step;
+    refs = honest!.slice();
+    return value;
+  };
+}

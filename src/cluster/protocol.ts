@@ -1,0 +1,218 @@
+/**
+ * The draco wire protocol (docs/protocol.md), version 1. One message is a ZeroMQ multipart
+ * message of three frames: a 48-byte little-endian header, the payload (raw little-endian vector
+ * bytes, or UTF-8 JSON for CONFIG only), and HMAC-SHA256(secret, header || payload). Vectors are
+ * never JSON: the bytes the worker's typed array holds are the bytes on the wire.
+ *
+ * Parsing never throws: every malformed frame maps to a reason the PS counts.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { UsageError } from '../core/errors.js';
+
+export const MAGIC = 0x4f435244; // 'DRCO' little-endian
+export const VERSION = 1;
+export const HEADER_BYTES = 48;
+export const MAC_BYTES = 32;
+
+export const MsgType = {
+  /** worker -> PS: "I am rank i" (empty payload). */
+  HELLO: 1,
+  /** PS -> worker: the run's resolved config as UTF-8 JSON. */
+  CONFIG: 2,
+  /** worker -> PS: set-up done, ready for STEP. */
+  READY: 3,
+  /** PS -> worker: float32 parameters of step `step`. */
+  STEP: 4,
+  /** worker -> PS: the worker's message for `step` (float32 or float64). */
+  GRAD: 5,
+  /** PS -> worker: the run is over, exit. */
+  BYE: 6,
+  /** bench transport: echo request / reply (payload returned as is). */
+  ECHO: 7,
+} as const;
+export type MsgTypeCode = (typeof MsgType)[keyof typeof MsgType];
+
+/** UINT8 carries packed sign bits (`sign-bits` messages). */
+export const Dtype = { NONE: 0, FLOAT32: 1, FLOAT64: 2, UTF8: 3, UINT8: 4 } as const;
+export type DtypeCode = (typeof Dtype)[keyof typeof Dtype];
+
+/** Flag bits. */
+export const FLAG_POISONED = 1;
+
+export interface Header {
+  type: MsgTypeCode;
+  dtype: DtypeCode;
+  flags: number;
+  rank: number;
+  step: number;
+  /** Random per PS run; a worker echoes it, so frames of another run are rejected. */
+  session: bigint;
+  /** GRAD: gradient / encode time in microseconds (what the worker reports). */
+  computeUs: number;
+  encodeUs: number;
+  /** GRAD: summed training loss and sample count of the worker's (honest) computation. */
+  lossSum: number;
+  samples: number;
+}
+
+export interface Frame {
+  header: Header;
+  payload: Buffer;
+}
+
+/** Byte offsets in the header (docs/protocol.md, "Header"). */
+const OFF = {
+  magic: 0,
+  version: 4,
+  type: 5,
+  dtype: 6,
+  flags: 7,
+  rank: 8,
+  step: 12,
+  length: 16,
+  computeUs: 20,
+  session: 24,
+  lossSum: 32,
+  samples: 40,
+  encodeUs: 44,
+} as const;
+
+const U32_MAX = 0xffffffff;
+
+function u32(x: number): number {
+  return Math.max(0, Math.min(U32_MAX, Math.round(x)));
+}
+
+export function encodeHeader(h: Header, payloadBytes: number): Buffer {
+  const b = Buffer.alloc(HEADER_BYTES);
+  b.writeUInt32LE(MAGIC, OFF.magic);
+  b.writeUInt8(VERSION, OFF.version);
+  b.writeUInt8(h.type, OFF.type);
+  b.writeUInt8(h.dtype, OFF.dtype);
+  b.writeUInt8(h.flags & 0xff, OFF.flags);
+  b.writeUInt32LE(h.rank >>> 0, OFF.rank);
+  b.writeUInt32LE(h.step >>> 0, OFF.step);
+  b.writeUInt32LE(payloadBytes >>> 0, OFF.length);
+  b.writeUInt32LE(u32(h.computeUs), OFF.computeUs);
+  b.writeBigUInt64LE(BigInt.asUintN(64, h.session), OFF.session);
+  b.writeDoubleLE(h.lossSum, OFF.lossSum);
+  b.writeUInt32LE(u32(h.samples), OFF.samples);
+  b.writeUInt32LE(u32(h.encodeUs), OFF.encodeUs);
+  return b;
+}
+
+export function mac(secret: Buffer, header: Buffer, payload: Buffer): Buffer {
+  return createHmac('sha256', secret).update(header).update(payload).digest();
+}
+
+/** A typed array's bytes without copying (little-endian on every platform Node runs on). */
+export function vecBytes(v: ArrayBufferView): Buffer {
+  return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+}
+
+/** The three frames of one message. */
+export function buildMessage(
+  secret: Buffer,
+  h: Partial<Header> & Pick<Header, 'type'>,
+  payload: Buffer = Buffer.alloc(0),
+): [Buffer, Buffer, Buffer] {
+  const full: Header = {
+    dtype: Dtype.NONE,
+    flags: 0,
+    rank: 0,
+    step: 0,
+    session: 0n,
+    computeUs: 0,
+    encodeUs: 0,
+    lossSum: 0,
+    samples: 0,
+    ...h,
+  };
+  const header = encodeHeader(full, payload.byteLength);
+  return [header, payload, mac(secret, header, payload)];
+}
+
+export type ParseResult = { ok: true; frame: Frame } | { ok: false; reason: string };
+
+const KNOWN_TYPES = new Set<number>(Object.values(MsgType));
+const KNOWN_DTYPES = new Set<number>(Object.values(Dtype));
+
+/**
+ * Check the framing and the HMAC of one received message (its frames, identity removed).
+ * `maxPayload` bounds the payload before the HMAC is computed, so an oversize frame costs nothing.
+ */
+export function parseMessage(parts: readonly Buffer[], secret: Buffer, maxPayload: number): ParseResult {
+  if (parts.length !== 3) return { ok: false, reason: 'bad frame count' };
+  const [header, payload, tag] = parts;
+  if (payload.byteLength > maxPayload) return { ok: false, reason: 'oversize' };
+  if (header.byteLength !== HEADER_BYTES) return { ok: false, reason: 'bad header size' };
+  if (tag.byteLength !== MAC_BYTES) return { ok: false, reason: 'bad hmac' };
+  if (header.readUInt32LE(OFF.magic) !== MAGIC) return { ok: false, reason: 'bad magic' };
+  if (header.readUInt8(OFF.version) !== VERSION) return { ok: false, reason: 'bad version' };
+  if (header.readUInt32LE(OFF.length) !== payload.byteLength)
+    return { ok: false, reason: 'bad length field' };
+  if (!timingSafeEqual(mac(secret, header, payload), tag)) return { ok: false, reason: 'bad hmac' };
+  const type = header.readUInt8(OFF.type);
+  const dtype = header.readUInt8(OFF.dtype);
+  if (!KNOWN_TYPES.has(type)) return { ok: false, reason: 'bad type' };
+  if (!KNOWN_DTYPES.has(dtype)) return { ok: false, reason: 'wrong dtype' };
+  return {
+    ok: true,
+    frame: {
+      header: {
+        type: type as MsgTypeCode,
+        dtype: dtype as DtypeCode,
+        flags: header.readUInt8(OFF.flags),
+        rank: header.readUInt32LE(OFF.rank),
+        step: header.readUInt32LE(OFF.step),
+        session: header.readBigUInt64LE(OFF.session),
+        computeUs: header.readUInt32LE(OFF.computeUs),
+        encodeUs: header.readUInt32LE(OFF.encodeUs),
+        lossSum: header.readDoubleLE(OFF.lossSum),
+        samples: header.readUInt32LE(OFF.samples),
+      },
+      payload,
+    },
+  };
+}
+
+/**
+ * The payload as a typed array of the given dtype. Copies only when the buffer is not aligned
+ * for the element size (ZeroMQ buffers usually are).
+ */
+export function payloadVec(payload: Buffer, dtype: DtypeCode): Float32Array | Float64Array {
+  if (dtype === Dtype.UINT8) {
+    // Packed sign bits travel as a Uint8Array (what validateMessage expects for sign-bits).
+    return new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength) as unknown as Float32Array;
+  }
+  const size = dtype === Dtype.FLOAT64 ? 8 : 4;
+  const Ctor = dtype === Dtype.FLOAT64 ? Float64Array : Float32Array;
+  if (payload.byteOffset % size === 0)
+    return new Ctor(payload.buffer as ArrayBuffer, payload.byteOffset, payload.byteLength / size);
+  const copy = new Uint8Array(payload.byteLength);
+  copy.set(payload);
+  return new Ctor(copy.buffer);
+}
+
+export type MessageDtype = 'float32' | 'float64' | 'sign-bits';
+
+export function dtypeCode(d: MessageDtype): DtypeCode {
+  return d === 'float64' ? Dtype.FLOAT64 : d === 'sign-bits' ? Dtype.UINT8 : Dtype.FLOAT32;
+}
+
+/** Bytes per element of a message dtype. */
+export function elementBytes(d: DtypeCode): number {
+  return d === Dtype.FLOAT64 ? 8 : d === Dtype.UINT8 ? 1 : 4;
+}
+
+/** The wire dtype of a message array. */
+export function dtypeOf(v: ArrayBufferView): DtypeCode {
+  return v instanceof Float64Array ? Dtype.FLOAT64 : v instanceof Uint8Array ? Dtype.UINT8 : Dtype.FLOAT32;
+}
+
+/** A 32-byte cluster secret from hex (64 hex digits) or throws with one line. */
+export function parseSecret(hex: string): Buffer {
+  const t = hex.trim();
+  if (!/^[0-9a-fA-F]{64}$/.test(t)) throw new UsageError('cluster secret must be 64 hex digits (32 bytes)');
+  return Buffer.from(t, 'hex');
+}

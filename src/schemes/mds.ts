@@ -1,0 +1,553 @@
+/**
+ * The MDS machinery shared by DRACO's cyclic code and Solon (spec/schemes.md "Cyclic code",
+ * "Solon"). One construction covers both: Solon with compression m = 1 IS the cyclic code.
+ *
+ * Code: n workers, K = n - 2s, w = exp(-2 pi i / n), generator V = C1 = the first K columns of
+ * the unitary DFT (V[i][t] = w^(i t) / sqrt n). Worker i holds the r >= 2s + m partitions
+ * {i, ..., i + r - 1} mod n, so partition j is held by H_j = {j - r + 1, ..., j} mod n. Every
+ * partition gradient is cut into m blocks and each block packed two reals per complex value
+ * (block k of g: reals [2kL, 2kL + L) are the real parts, [2kL + L, 2(k+1)L) the imaginary
+ * parts; L = ceil(d / 2m), zero padded).
+ *
+ * Encoding (closed form, generalising the spec's cyclic W to m > 1). The coefficient of block k
+ * of partition j at worker i is `B[i][j][k] = (1/sqrt n) Pi_j(w^i) T_k(w^i)` with
+ * `Pi_j(y) = prod_{l not in H_j} (1 - y w^(-l))` (zero at every non-holder: the zero pattern) and
+ * `T_k(y) = y^k (1 / Pi_j(y) mod y^(m-k))`, the unique polynomial of degree < m making the first
+ * m coefficients of `Pi_j T_k` equal e_k. The column is then `V c_{j,k}` with `c_{j,k}` the
+ * coefficients of `Pi_j T_k` (degree n - r + m - 1 < K iff r >= 2s + m): exactly the spec's
+ * step 3 solution, without a solve. For m = 1, T_0 = 1 and B is the spec's W.
+ *
+ * Messages are planar: `msg[0..L)` real parts, `msg[L..2L)` imaginary parts, float64 by default.
+ */
+import { cget, cidentity, cmat, crows, lstsq, minNormSolve, type CMat } from '../core/complex.js';
+import { UsageError } from '../core/errors.js';
+import type { Rng } from '../core/rng.js';
+import type { Vec } from '../core/vec.js';
+import type { DecodeContext, DecodeResult, GradientOracle } from './types.js';
+
+export interface MdsParams {
+  n: number;
+  s: number;
+  d: number;
+  /** Compute load: partitions per worker. */
+  r: number;
+  /** Compression: message length d/m (m = 1 for the cyclic code). */
+  m: number;
+  dtype: 'float64' | 'float32';
+}
+
+export interface MdsCode extends MdsParams {
+  /** K = n - 2s: dimension of the code. */
+  readonly k: number;
+  /** Complex values per message (and per block): L = ceil(d / 2m). */
+  readonly L: number;
+  /** Reals per message: 2L. */
+  readonly messageLength: number;
+  /** Partitions of worker i: {i, ..., i + r - 1} mod n. */
+  readonly assignment: readonly (readonly number[])[];
+  /**
+   * Encoding coefficients, interleaved complex: worker i, its slot q (partition
+   * assignment[i][q]), block k at `2 * ((i * r + q) * m + k)`.
+   */
+  readonly coef: Float64Array;
+  /** The generator V = C1 (n x K). */
+  readonly generator: CMat;
+}
+
+/** Minimum compute load for exact recovery: r >= 2s + m (spec "Solon"; m = 1: DRACO's bound). */
+export function mdsMinLoad(s: number, m: number): number {
+  return 2 * s + m;
+}
+
+/** w^e for w = exp(-2 pi i / n), with the exponent reduced mod n first (exact at multiples). */
+function wpow(n: number, e: number): [number, number] {
+  const q = (((e % n) + n) % n) / n;
+  const a = -2 * Math.PI * q;
+  return [Math.cos(a), Math.sin(a)];
+}
+
+export function createMdsCode(p: MdsParams, label: string): MdsCode {
+  const { n, s, d, r, m } = p;
+  if (!Number.isInteger(s) || s < 0) throw new UsageError(`${label}: s must be an integer >= 0 (s = ${s})`);
+  if (!Number.isInteger(m) || m < 1) throw new UsageError(`${label}: compression m must be >= 1 (m = ${m})`);
+  if (r < mdsMinLoad(s, m)) {
+    throw new UsageError(
+      `${label} needs r >= 2s + m to decode exactly (r = ${r}, s = ${s}, m = ${m}: use r >= ${mdsMinLoad(s, m)})`,
+    );
+  }
+  if (r > n) throw new UsageError(`${label} needs n >= r workers (n = ${n}, r = ${r})`);
+  if (d < 1) throw new UsageError(`${label} needs d >= 1 parameters (d = ${d})`);
+  const k = n - 2 * s;
+  const L = Math.ceil(d / (2 * m));
+  const assignment = Array.from({ length: n }, (_, i) => Array.from({ length: r }, (_, q) => (i + q) % n));
+  const generator = cmat(n, k);
+  const inv = 1 / Math.sqrt(n);
+  for (let i = 0; i < n; i++) {
+    for (let t = 0; t < k; t++) {
+      const [re, im] = wpow(n, i * t);
+      generator.data[2 * (i * k + t)] = re * inv;
+      generator.data[2 * (i * k + t) + 1] = im * inv;
+    }
+  }
+
+  const coef = new Float64Array(2 * n * r * m);
+  const pi = new Float64Array(2 * m); // first m coefficients of Pi_j
+  const iota = new Float64Array(2 * m); // 1 / Pi_j mod y^m
+  for (let j = 0; j < n; j++) {
+    const holders = new Set(Array.from({ length: r }, (_, q) => (((j - q) % n) + n) % n));
+    const others: number[] = [];
+    for (let l = 0; l < n; l++) if (!holders.has(l)) others.push(l);
+    // Truncated product of the factors (1 - y w^(-l)).
+    pi.fill(0);
+    pi[0] = 1;
+    for (const l of others) {
+      const [cr, ci] = wpow(n, -l);
+      for (let t = m - 1; t >= 1; t--) {
+        pi[2 * t] -= cr * pi[2 * (t - 1)] - ci * pi[2 * (t - 1) + 1];
+        pi[2 * t + 1] -= cr * pi[2 * (t - 1) + 1] + ci * pi[2 * (t - 1)];
+      }
+    }
+    // Series inverse: iota_0 = 1, iota_t = -sum_{q=1..t} pi_q iota_{t-q}.
+    iota.fill(0);
+    iota[0] = 1;
+    for (let t = 1; t < m; t++) {
+      let sr = 0;
+      let si = 0;
+      for (let q = 1; q <= t; q++) {
+        sr += pi[2 * q] * iota[2 * (t - q)] - pi[2 * q + 1] * iota[2 * (t - q) + 1];
+        si += pi[2 * q] * iota[2 * (t - q) + 1] + pi[2 * q + 1] * iota[2 * (t - q)];
+      }
+      iota[2 * t] = -sr;
+      iota[2 * t + 1] = -si;
+    }
+    for (const i of holders) {
+      // Pi_j(w^i): the closed-form product (spec: W[j][m] = (1/sqrt n) prod (1 - w^(j - l))).
+      let pr = inv;
+      let pim = 0;
+      for (const l of others) {
+        const [cr, ci] = wpow(n, i - l);
+        const fr = 1 - cr;
+        const fi = -ci;
+        const nr = pr * fr - pim * fi;
+        pim = pr * fi + pim * fr;
+        pr = nr;
+      }
+      const q = (((j - i) % n) + n) % n; // slot of partition j at worker i
+      const [yr, yi] = wpow(n, i);
+      for (let b = 0; b < m; b++) {
+        // T_b(y) = sum_{t < m - b} iota_t y^(b + t), by Horner from the top.
+        let tr = 0;
+        let ti = 0;
+        for (let t = m - 1 - b; t >= 0; t--) {
+          const nr = tr * yr - ti * yi + iota[2 * t];
+          ti = tr * yi + ti * yr + iota[2 * t + 1];
+          tr = nr;
+        }
+        const [ybr, ybi] = wpow(n, i * b);
+        const ur = tr * ybr - ti * ybi;
+        const ui = tr * ybi + ti * ybr;
+        const o = 2 * ((i * r + q) * m + b);
+        coef[o] = pr * ur - pim * ui;
+        coef[o + 1] = pr * ui + pim * ur;
+      }
+    }
+  }
+  return { ...p, k, L, messageLength: 2 * L, assignment, coef, generator };
+}
+
+/** The float32 precision note the CLI shows (describe()) when float32 messages are chosen. */
+export function dtypeWarning(code: MdsCode): string {
+  return code.dtype === 'float32'
+    ? '; WARNING float32 messages: ~1e-3 relative decode error at n = 45 (use float64 for exact decoding)'
+    : '';
+}
+
+/**
+ * Worker side: `z_i = sum_{j held} sum_k B[i][j][k] h_j^(k)` (spec "Solon" step 4; the cyclic
+ * code's `y_j = sum_m W[j][m] g_m` when m = 1). One oracle call per held partition, float64 sums.
+ */
+export function mdsEncode(code: MdsCode, worker: number, gradient: GradientOracle): Vec {
+  const { r, m, L, d, coef } = code;
+  const out = new Float64Array(2 * L);
+  for (let q = 0; q < r; q++) {
+    const g = gradient([code.assignment[worker][q]]);
+    if (g.length !== d) throw new Error(`gradient of length ${g.length}, expected d = ${d}`);
+    for (let b = 0; b < m; b++) {
+      const cr = coef[2 * ((worker * r + q) * m + b)];
+      const ci = coef[2 * ((worker * r + q) * m + b) + 1];
+      const re0 = 2 * b * L;
+      const im0 = re0 + L;
+      // The last block may run past d: those reals are the zero padding.
+      const nre = Math.max(0, Math.min(L, d - re0));
+      const nim = Math.max(0, Math.min(L, d - im0));
+      for (let t = 0; t < nre; t++) {
+        const x = g[re0 + t];
+        out[t] += cr * x;
+        out[L + t] += ci * x;
+      }
+      for (let t = 0; t < nim; t++) {
+        const y = g[im0 + t];
+        out[t] -= ci * y;
+        out[L + t] += cr * y;
+      }
+    }
+  }
+  return code.dtype === 'float32' ? Float32Array.from(out) : out;
+}
+
+/**
+ * The PS's private projection (spec step 1): a fresh random real vector of length L, uniform
+ * in [-1/2, 1/2) on a 2^-32 grid, so a fixed nonzero error is orthogonal to it with probability
+ * at most 2^-32. The stream is seeded from `rng` (four words) and generated inline by
+ * xorshift128: a method call or a Gaussian per value dominated the decode (measured).
+ */
+export function drawProjection(rng: Rng, L: number): Float64Array {
+  const f = new Float64Array(L);
+  let x = rng.nextU32() | 0;
+  let y = rng.nextU32() | 0;
+  let z = rng.nextU32() | 0;
+  let w = rng.nextU32() | 1; // never the all-zero state
+  for (let t = 0; t < L; t++) {
+    const s = x ^ (x << 11);
+    x = y;
+    y = z;
+    z = w;
+    w = w ^ (w >>> 19) ^ (s ^ (s >>> 8));
+    f[t] = (w >>> 0) * 2.3283064365386963e-10 - 0.5;
+  }
+  return f;
+}
+
+/**
+ * `u_j = R_j f` for the given rows (planar complex messages). Four rows per pass: f is read once
+ * for four rows and the eight sums are independent chains (one chain per row would stall on the
+ * floating-point add latency; measured ~2x slower).
+ */
+export function project(rows: readonly Vec[], f: Float64Array, L: number): Float64Array {
+  const u = new Float64Array(2 * rows.length);
+  let j = 0;
+  for (; j + 4 <= rows.length; j += 4) {
+    const x0 = rows[j];
+    const x1 = rows[j + 1];
+    const x2 = rows[j + 2];
+    const x3 = rows[j + 3];
+    let r0 = 0,
+      i0 = 0,
+      r1 = 0,
+      i1 = 0,
+      r2 = 0,
+      i2 = 0,
+      r3 = 0,
+      i3 = 0;
+    for (let t = 0; t < L; t++) {
+      const ft = f[t];
+      r0 += x0[t] * ft;
+      i0 += x0[L + t] * ft;
+      r1 += x1[t] * ft;
+      i1 += x1[L + t] * ft;
+      r2 += x2[t] * ft;
+      i2 += x2[L + t] * ft;
+      r3 += x3[t] * ft;
+      i3 += x3[L + t] * ft;
+    }
+    u.set([r0, i0, r1, i1, r2, i2, r3, i3], 2 * j);
+  }
+  for (; j < rows.length; j++) {
+    const x = rows[j];
+    let r0 = 0,
+      i0 = 0,
+      r1 = 0,
+      i1 = 0;
+    let t = 0;
+    for (; t + 2 <= L; t += 2) {
+      r0 += x[t] * f[t];
+      i0 += x[L + t] * f[t];
+      r1 += x[t + 1] * f[t + 1];
+      i1 += x[L + t + 1] * f[t + 1];
+    }
+    for (; t < L; t++) {
+      r0 += x[t] * f[t];
+      i0 += x[L + t] * f[t];
+    }
+    u[2 * j] = r0 + r1;
+    u[2 * j + 1] = i0 + i1;
+  }
+  return u;
+}
+
+/**
+ * `out += sum_j v_j R_j` for planar complex rows, complex weights v (interleaved) and a planar
+ * output (`out[0..L)` real, `out[L..2L)` imaginary). Four rows per pass, so the output is read
+ * and written once per four input rows.
+ */
+export function combine(rows: readonly Vec[], v: Float64Array, L: number, out: Float64Array): void {
+  let j = 0;
+  for (; j + 4 <= rows.length; j += 4) {
+    const x0 = rows[j];
+    const x1 = rows[j + 1];
+    const x2 = rows[j + 2];
+    const x3 = rows[j + 3];
+    const a0 = v[2 * j],
+      b0 = v[2 * j + 1],
+      a1 = v[2 * j + 2],
+      b1 = v[2 * j + 3];
+    const a2 = v[2 * j + 4],
+      b2 = v[2 * j + 5],
+      a3 = v[2 * j + 6],
+      b3 = v[2 * j + 7];
+    for (let t = 0; t < L; t++) {
+      const p0 = x0[t],
+        q0 = x0[L + t],
+        p1 = x1[t],
+        q1 = x1[L + t];
+      const p2 = x2[t],
+        q2 = x2[L + t],
+        p3 = x3[t],
+        q3 = x3[L + t];
+      out[t] += a0 * p0 - b0 * q0 + a1 * p1 - b1 * q1 + a2 * p2 - b2 * q2 + a3 * p3 - b3 * q3;
+      out[L + t] += a0 * q0 + b0 * p0 + a1 * q1 + b1 * p1 + a2 * q2 + b2 * p2 + a3 * q3 + b3 * p3;
+    }
+  }
+  for (; j < rows.length; j++) {
+    const x = rows[j];
+    const a = v[2 * j];
+    const b = v[2 * j + 1];
+    for (let t = 0; t < L; t++) {
+      const p = x[t];
+      const q = x[L + t];
+      out[t] += a * p - b * q;
+      out[L + t] += a * q + b * p;
+    }
+  }
+}
+
+/** A received row whose |u_j| exceeds this many times the median is a known-position error. */
+const OUTLIER = 1e4;
+
+/** Diagnostics of one decode, for tests and the bench. */
+export interface MdsDecodeInfo {
+  /** Rows excluded before the final solve (the tau smallest |p(x_j)|). */
+  excluded: number[];
+  /** Locator size tau = floor((2s - e) / 2). */
+  tau: number;
+  /** Numerical rank of the locator system. */
+  locatorRank: number;
+}
+
+/**
+ * PS side (spec "Cyclic code" Decode 1-7; "Solon" step 5). Present rows A (e erasures): modified
+ * syndromes `S_t = (1/sqrt n) sum_{j in A} Gamma(x_j) x_j^(K+t) u_j`, t < 2s - e, with
+ * `x_j = w^(-j)` and the erasure locator `Gamma(x) = prod_{i erased} (x - x_i)` (Gamma = 1 without
+ * erasures: plain `C2^H u`; with erasures the code is shortened and keeps 2s - e redundancy).
+ */
+export function mdsDecode(
+  code: MdsCode,
+  messages: readonly (Vec | null)[],
+  ctx: DecodeContext,
+  info?: (i: MdsDecodeInfo) => void,
+): DecodeResult {
+  const { n, s, k: K, L, m, d } = code;
+  const label = m === 1 ? 'cyclic' : 'solon';
+  const samples = ctx.partitionSizes.reduce((a, b) => a + b, 0);
+  const failures: string[] = [];
+  const fail = (why: string, suspects: number[] = []): DecodeResult => ({
+    gradient: new Float64Array(d),
+    samplesCovered: 0,
+    suspects,
+    failures: [...failures, why],
+    abort: true,
+  });
+  const tooMany = (e: number) =>
+    `${label}: ${e} erasures exceed the code's redundancy 2s = ${2 * s}; step aborted`;
+  const received: number[] = [];
+  for (let j = 0; j < n; j++) if (messages[j] !== null) received.push(j);
+  if (n - received.length > 2 * s) return fail(tooMany(n - received.length));
+  // 1. Fresh private projection (drawn first from ctx.rng: see attacks/hidden.ts for why).
+  const f = drawProjection(ctx.rng, L);
+  const u0 = project(
+    received.map((j) => messages[j]!),
+    f,
+    L,
+  );
+  // Honest projections are all of one scale (W's rows have equal norms by cyclic symmetry, and
+  // f is random): the median over received rows is honest (n - s > n / 2). A row far above it
+  // (or one that overflowed) can only be wrong and its position is known, so it is treated as an
+  // erasure (one unit of redundancy instead of two) and flagged. This also bounds the dynamic
+  // range, so a huge error cannot push a moderate one below the rounding noise of the locator.
+  const mags = received.map((_, a) => Math.hypot(u0[2 * a], u0[2 * a + 1]));
+  const sorted = mags.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  const median = sorted.length > 0 ? sorted[Math.floor((sorted.length - 1) / 2)] : 0;
+  const ceiling = median > 0 ? OUTLIER * median : Infinity;
+  // More than s rows above the ceiling cannot all be Byzantine (e.g. one partition with an
+  // exploding gradient raises every row holding it): then only non-finite rows are dropped.
+  const large = mags.filter((x) => Number.isFinite(x) && x > ceiling).length;
+  const limit = large <= s ? ceiling : Infinity;
+  const overflowed: number[] = [];
+  const present: number[] = [];
+  const uList: number[] = [];
+  received.forEach((j, a) => {
+    if (mags[a] <= limit) {
+      present.push(j);
+      uList.push(u0[2 * a], u0[2 * a + 1]);
+    } else overflowed.push(j); // NaN also lands here
+  });
+  const e = n - present.length;
+  if (e > 2 * s) return fail(tooMany(e), overflowed);
+  const rows = present.map((j) => messages[j]!);
+  // Everything below is invariant to the scale of u: normalise so that huge (finite) errors
+  // cannot overflow the syndromes or the QR's norms.
+  const u = Float64Array.from(uList);
+  let uMax = 0;
+  for (let a = 0; a < present.length; a++) uMax = Math.max(uMax, Math.hypot(u[2 * a], u[2 * a + 1]));
+  if (uMax > 0) for (let i = 0; i < u.length; i++) u[i] /= uMax;
+  // Noise floor of u (now of scale 1): message rounding, summed over up to n rows.
+  const eps = code.dtype === 'float32' ? 2 ** -24 : 2 ** -53;
+  const noise = uMax > 0 ? eps * Math.sqrt(n) : 0;
+
+  // 2. Modified syndromes.
+  const nsyn = 2 * s - e;
+  const xs = (j: number) => wpow(n, -j);
+  const syn = new Float64Array(2 * nsyn);
+  const presentSet = new Set(present);
+  const erased: number[] = [];
+  for (let j = 0; j < n; j++) if (!presentSet.has(j)) erased.push(j);
+  const invSqrt = 1 / Math.sqrt(n);
+  present.forEach((j, a) => {
+    let gr = invSqrt;
+    let gi = 0;
+    const [xr, xi] = xs(j);
+    for (const i of erased) {
+      const [yr, yi] = xs(i);
+      const fr = xr - yr;
+      const fi = xi - yi;
+      const nr = gr * fr - gi * fi;
+      gi = gr * fi + gi * fr;
+      gr = nr;
+    }
+    // weight_t = Gamma(x_j) x_j^(K + t) / sqrt n, times u_j
+    const [pr0, pi0] = wpow(n, -j * K);
+    let wr = gr * pr0 - gi * pi0;
+    let wi = gr * pi0 + gi * pr0;
+    const ur = u[2 * a];
+    const ui = u[2 * a + 1];
+    for (let t = 0; t < nsyn; t++) {
+      syn[2 * t] += wr * ur - wi * ui;
+      syn[2 * t + 1] += wr * ui + wi * ur;
+      const nr = wr * xr - wi * xi;
+      wi = wr * xi + wi * xr;
+      wr = nr;
+    }
+  });
+
+  // 3. Locator: tau x tau Hankel system, row i: sum_u a_u S[tau-1-i+u] = S[2tau-1-i]; min norm.
+  const tau = Math.floor(nsyn / 2);
+  let excluded: number[] = [];
+  let locatorRank = 0;
+  if (tau > 0) {
+    const hank = cmat(tau, tau);
+    const rhs = cmat(tau, 1);
+    for (let i = 0; i < tau; i++) {
+      for (let c = 0; c < tau; c++) {
+        const q = tau - 1 - i + c;
+        hank.data[2 * (i * tau + c)] = syn[2 * q];
+        hank.data[2 * (i * tau + c) + 1] = syn[2 * q + 1];
+      }
+      rhs.data[2 * i] = syn[2 * (2 * tau - 1 - i)];
+      rhs.data[2 * i + 1] = syn[2 * (2 * tau - 1 - i) + 1];
+    }
+    // Syndromes at the noise floor are zero (no error there): an absolute rank tolerance.
+    const sol = minNormSolve(hank, rhs, noise * Math.sqrt(tau));
+    locatorRank = sol.rank;
+    // 4. p(x) = x^tau - sum_u a_u x^u at x_j; the tau smallest |p(x_j)| are excluded.
+    const score = present.map((j) => {
+      const [xr, xi] = xs(j);
+      let pr = 1; // Horner on the monic polynomial, top coefficient first
+      let pim = 0;
+      for (let c = tau - 1; c >= 0; c--) {
+        const nr = pr * xr - pim * xi - sol.x.data[2 * c];
+        pim = pr * xi + pim * xr - sol.x.data[2 * c + 1];
+        pr = nr;
+      }
+      return { j, v: Math.hypot(pr, pim) };
+    });
+    score.sort((a, b) => a.v - b.v || a.j - b.j);
+    excluded = score.slice(0, tau).map((x) => x.j);
+  }
+  const exSet = new Set(excluded);
+  const keep: number[] = [];
+  const keepRows: Vec[] = [];
+  const keepU: number[] = [];
+  present.forEach((j, a) => {
+    if (!exSet.has(j)) {
+      keep.push(j);
+      keepRows.push(rows[a]);
+      keepU.push(a);
+    }
+  });
+
+  // 5. Least squares over all kept rows: pinv(C1[H,:]) (K x |H|); its first m rows decode.
+  const pinv = lstsq(crows(code.generator, keep), cidentity(keep.length));
+
+  // Consistency on the projection: residual of u against the fitted codeword, every present row.
+  // Excluded rows with a residual are the suspects; a kept row with one means more errors than
+  // the bound (the result would be wrong): abort.
+  const z = new Float64Array(2 * K);
+  for (let t = 0; t < K; t++) {
+    for (let a = 0; a < keep.length; a++) {
+      const [pr, pim] = cget(pinv, t, a);
+      const ur = u[2 * keepU[a]];
+      const ui = u[2 * keepU[a] + 1];
+      z[2 * t] += pr * ur - pim * ui;
+      z[2 * t + 1] += pr * ui + pim * ur;
+    }
+  }
+  const residual = (j: number, a: number): number => {
+    let rr = u[2 * a];
+    let ri = u[2 * a + 1];
+    for (let t = 0; t < K; t++) {
+      const [gr, gi] = cget(code.generator, j, t);
+      rr -= gr * z[2 * t] - gi * z[2 * t + 1];
+      ri -= gr * z[2 * t + 1] + gi * z[2 * t];
+    }
+    return Math.hypot(rr, ri);
+  };
+  const tolRes = 1e4 * noise;
+  const suspects: number[] = [...overflowed];
+  let worstKept = 0;
+  present.forEach((j, a) => {
+    const res = residual(j, a);
+    if (exSet.has(j)) {
+      if (res > tolRes) suspects.push(j);
+    } else worstKept = Math.max(worstKept, res);
+  });
+  suspects.sort((a, b) => a - b);
+  info?.({ excluded: [...excluded].sort((a, b) => a - b), tau, locatorRank });
+  if (worstKept > tolRes) {
+    return fail(
+      `${label}: messages stay inconsistent after excluding ${tau} suspects (more than ${tau} errors with ` +
+        `${e} erasures: the bound is e + 2t <= 2s = ${2 * s}); step aborted`,
+      suspects,
+    );
+  }
+
+  // 6. G_packed^(b) = (row b of pinv) R[H,:]; unpack into the gradient.
+  const padded = new Float64Array(2 * L * m);
+  const v = new Float64Array(2 * keep.length);
+  for (let b = 0; b < m; b++) {
+    v.set(pinv.data.subarray(2 * b * keep.length, 2 * (b + 1) * keep.length));
+    combine(keepRows, v, L, padded.subarray(2 * b * L, 2 * (b + 1) * L));
+  }
+  // Kept rows passed the consistency check, so this cannot trigger short of an overflow in the
+  // honest sum itself; checked anyway so that a non-finite value never reaches the model.
+  for (let i = 0; i < padded.length; i++) {
+    if (!Number.isFinite(padded[i]))
+      return fail(`${label}: decoded gradient is not finite; step aborted`, suspects);
+  }
+  return {
+    gradient: padded.length === d ? padded : padded.subarray(0, d),
+    samplesCovered: samples,
+    suspects,
+    failures,
+    abort: false,
+  };
+}
