@@ -85,7 +85,10 @@ export function trainCommand(): Command {
     () => `
 Schemes: ${schemes.names().join(', ')}.
 Attacks (name[:key=value,...], defaults shown):
-  ${attacks.entries().map(([n, a]) => (Object.keys(a.defaults).length ? `${n}:${formatDefaults(a.defaults)}` : n)).join(', ')}
+  ${attacks
+    .entries()
+    .map(([n, a]) => (Object.keys(a.defaults).length ? `${n}:${formatDefaults(a.defaults)}` : n))
+    .join(', ')}
 Aggregators (--aggregator, name[:key=value,...]): ${aggregators.names().join(', ')}.
 See \`draco list\` for what each model, dataset, scheme, aggregator, attack and placement does.
 

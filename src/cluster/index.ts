@@ -4,24 +4,17 @@
  * with `draco worker`).
  */
 import { readFileSync } from 'node:fs';
-import type { Attack } from '../attacks/types.js';
 import { UsageError } from '../core/errors.js';
-import type { Dataset } from '../data/types.js';
 import { readConfigFile, type TrainConfig } from '../experiment/config.js';
-import type { TrainableModel } from '../models/types.js';
-import type { Scheme } from '../schemes/types.js';
 import { InProcessEngine } from './inprocess.js';
 import { LocalEngine } from './local.js';
 import { ProcessEngine } from './process-engine.js';
 import { parseSecret } from './protocol.js';
 import type { Engine } from './types.js';
+import type { WorkerContext } from './worker-step.js';
 
-export interface EngineContext {
-  model: TrainableModel;
-  dataset: Dataset;
-  scheme: Scheme;
-  attack: Attack;
-}
+/** What the PS built for the run (src/cluster/worker-step.ts). */
+export type EngineContext = WorkerContext;
 
 /** What a cluster file (`--cluster FILE`, YAML or JSON) holds. */
 export interface ClusterSpec {
@@ -75,7 +68,7 @@ export function resolveCluster(config: TrainConfig): ClusterSpec {
 }
 
 export async function createEngine(config: TrainConfig, ctx: EngineContext): Promise<Engine> {
-  if (config.engine === 'inprocess') return new InProcessEngine({ ...ctx, seed: config.seed });
+  if (config.engine === 'inprocess') return new InProcessEngine(ctx);
   const common = {
     config,
     scheme: ctx.scheme,

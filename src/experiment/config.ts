@@ -14,8 +14,16 @@ export const TrainConfigSchema = z
     dataDir: z.string().optional().describe('folder with the dataset files (idx, cifar10, fashion-mnist)'),
     workers: z.number().int().min(1).default(15).describe('number of workers n'),
     byzantine: z.number().int().min(0).default(2).describe('number of Byzantine workers s'),
-    scheme: z.string().default('repetition').describe('repetition, cyclic, solon, detox or uncoded (see draco list)'),
-    redundancy: z.number().int().min(1).optional().describe('compute load r (repetition, cyclic: 2s + 1; solon: 2s + m; detox: 3)'),
+    scheme: z
+      .string()
+      .default('repetition')
+      .describe('repetition, cyclic, solon, detox or uncoded (see draco list)'),
+    redundancy: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .describe('compute load r (repetition, cyclic: 2s + 1; solon: 2s + m; detox: 3)'),
     aggregator: z
       .string()
       .default('mean')
@@ -40,7 +48,10 @@ export const TrainConfigSchema = z
       .default('float64')
       .describe('cyclic/solon: message element type (float32 loses precision)'),
     attack: z.string().default('reverse').describe('attack spec name[:key=value,...], e.g. reverse:c=100'),
-    placement: z.string().default('random').describe('fixed, random (fresh Byzantine set every step) or worst (capture the most groups)'),
+    placement: z
+      .string()
+      .default('random')
+      .describe('fixed, random (fresh Byzantine set every step) or worst (capture the most groups)'),
     noMajority: z
       .enum(['skip', 'abort'])
       .default('skip')

@@ -6,20 +6,15 @@
 import { UsageError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { allFinite, sha256Hex, type Vec } from '../core/vec.js';
-import { parseAttack } from '../attacks/registry.js';
 import { createPlacement, replicaGroups } from '../attacks/placement.js';
 import { createEngine } from '../cluster/index.js';
+import { buildWorkerContext } from '../cluster/worker-step.js';
 import { configMismatch, readCheckpoint, writeCheckpoint } from '../cluster/checkpoint.js';
 import type { Engine } from '../cluster/types.js';
 import { evaluateSplit } from './evaluate.js';
-import { loadDataset } from '../data/registry.js';
-import { BatchSchedule } from '../data/schedule.js';
 import type { Dataset } from '../data/types.js';
 import type { TrainConfig } from '../experiment/config.js';
-import { initBackend } from '../models/backend.js';
-import { getModelDef } from '../models/registry.js';
 import type { TrainableModel } from '../models/types.js';
-import { createScheme } from '../schemes/registry.js';
 import type { Scheme } from '../schemes/types.js';
 import { learningRate } from './lr.js';
 import { Sgd } from './sgd.js';
@@ -133,10 +128,9 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
       `global batch ${config.batch} is smaller than the number of workers ${n}: every partition needs a sample`,
     );
   }
-  const { attack } = parseAttack(config.attack);
-  await initBackend(config.backend);
-  const dataset = loadDataset(config.dataset, { dataDir: config.dataDir, seed: config.seed });
-  const model = getModelDef(config.model).create(dataset.inputShape, dataset.numClasses, config.seed);
+  // The same builder the worker processes use: same data, init, scheme and batch schedule.
+  const wctx = await buildWorkerContext(config);
+  const { model, dataset, scheme, schedule } = wctx;
   let engineRef: Engine | undefined;
   // SIGINT/SIGTERM with checkpoints on: finish the step, write a final checkpoint, stop.
   let stopSignal: string | null = null;
@@ -148,31 +142,11 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
     process.on('SIGTERM', onSignal);
   }
   try {
-    const scheme = createScheme(config.scheme, {
-      n,
-      s,
-      d: model.numParams,
-      r: config.redundancy,
-      aggregator: config.aggregator,
-      preAggregator: config.preAggregator,
-      noMajority: config.noMajority,
-      detoxMode: config.detoxMode,
-      detoxBuckets: config.detoxBuckets,
-      compression: config.compression,
-      messageDtype: config.messageDtype,
-      seed: config.seed,
-    });
     const groups = scheme.groups ?? replicaGroups(scheme.assignment); // for the `worst` placement
     const placement = createPlacement(config.placement, { n, s, seed: config.seed, groups });
-    const schedule = new BatchSchedule({
-      numSamples: dataset.train.n,
-      globalBatch: config.batch,
-      numPartitions: scheme.numPartitions,
-      seed: config.seed,
-    });
     if (config.checkpointEvery > 0 && config.out === undefined)
       throw new UsageError('--checkpoint-every needs --out DIR (the checkpoint is written there)');
-    const engine: Engine = (engineRef = await createEngine(config, { model, dataset, scheme, attack }));
+    const engine: Engine = (engineRef = await createEngine(config, wctx));
     const sgd = new Sgd(model.numParams, config.momentum, config.weightDecay);
     const params = model.getParams();
     await hooks.onStart?.({ scheme, dataset, model, config, engine });
