@@ -3,19 +3,14 @@
  * .npy file and write the aggregate as a length-d .npy vector. Output dtype follows the input:
  * float64 in, float64 out; float32 in, the float64 result rounded to float32.
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { UsageError } from '../core/errors.js';
 import { readNpy, writeNpy } from '../core/npy.js';
 import { Rng } from '../core/rng.js';
 import type { Vec } from '../core/vec.js';
 import { buildAggregator } from '../aggregators/registry.js';
 import type { AggregateInfo } from '../aggregators/types.js';
-
-function nonNegativeInt(value: string): number {
-  const x = Number(value);
-  if (!Number.isInteger(x) || x < 0) throw new InvalidArgumentError('expected a non-negative integer.');
-  return x;
-}
+import { nonNegativeInt } from './args.js';
 
 /** Rows of an n x d .npy matrix as views, with the input's dtype. */
 export function readInputMatrix(path: string): { rows: Vec[]; dtype: 'float32' | 'float64' } {

@@ -9,7 +9,7 @@
  * majorityVote over n messages of which n - f are byte-identical and f differ in the last
  * coordinate: the worst case for the byte compare).
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { UsageError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import type { Vec } from '../core/vec.js';
@@ -18,18 +18,7 @@ import { pairwiseSqDistances } from '../aggregators/distances.js';
 import { packSigns, signMajorityPacked } from '../aggregators/sign-majority.js';
 import type { AggregateInfo } from '../aggregators/types.js';
 import { majorityVote } from '../schemes/repetition.js';
-
-function positiveInt(value: string): number {
-  const x = Number(value);
-  if (!Number.isInteger(x) || x < 1) throw new InvalidArgumentError('expected a positive integer.');
-  return x;
-}
-
-function nonNegativeInt(value: string): number {
-  const x = Number(value);
-  if (!Number.isInteger(x) || x < 0) throw new InvalidArgumentError('expected a non-negative integer.');
-  return x;
-}
+import { positiveInt, nonNegativeInt } from './args.js';
 
 /** The rules `all` stands for: every registered rule (geomedian at 10 fixed iterations) + extras. */
 export function defaultBenchRules(): string[] {

@@ -4,23 +4,12 @@
  * locator does real work), and the input bandwidth (bytes of all messages / median time).
  * Same row shape as `draco bench aggregate` (scheme in place of rule).
  */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { UsageError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import type { Vec } from '../core/vec.js';
 import { createScheme } from '../schemes/registry.js';
-
-function positiveInt(value: string): number {
-  const x = Number(value);
-  if (!Number.isInteger(x) || x < 1) throw new InvalidArgumentError('expected a positive integer.');
-  return x;
-}
-
-function nonNegativeInt(value: string): number {
-  const x = Number(value);
-  if (!Number.isInteger(x) || x < 0) throw new InvalidArgumentError('expected a non-negative integer.');
-  return x;
-}
+import { positiveInt, nonNegativeInt } from './args.js';
 
 export interface BenchDecodeRow {
   scheme: string;

@@ -1,14 +1,9 @@
 /** `draco bench step`: median ms of one gradient computation per zoo model. */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { UsageError } from '../core/errors.js';
 import { benchStep, profileStep } from '../models/bench.js';
 import { listModels } from '../models/registry.js';
-
-function positiveInt(value: string): number {
-  const x = Number(value);
-  if (!Number.isInteger(x) || x < 1) throw new InvalidArgumentError('expected a positive integer.');
-  return x;
-}
+import { positiveInt } from './args.js';
 
 export function benchStepCommand(): Command {
   return new Command('step')

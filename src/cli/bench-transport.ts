@@ -1,12 +1,7 @@
 /** `draco bench transport`: PS <-> worker throughput over the wire protocol, and step overhead. */
 import { Command, InvalidArgumentError } from 'commander';
 import { benchEcho, benchStepOverhead } from '../cluster/bench.js';
-
-function positiveInt(value: string): number {
-  const x = Number(value);
-  if (!Number.isInteger(x) || x < 1) throw new InvalidArgumentError('expected a positive integer.');
-  return x;
-}
+import { positiveInt } from './args.js';
 
 function sizeList(value: string): number[] {
   const xs = value.split(',').map((v) => Number(v));

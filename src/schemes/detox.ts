@@ -34,7 +34,7 @@ import { meanOf } from '../aggregators/mean.js';
 import { coordinateMedian } from '../aggregators/median.js';
 import { buildAggregator, ruleName } from '../aggregators/registry.js';
 import type { Aggregator } from '../aggregators/types.js';
-import { majorityVote, repetitionGroups } from './repetition.js';
+import { majorityVote, repetitionGroups, groupAssignment, groupSpans } from './repetition.js';
 import type { DecodeContext, DecodeResult, GradientOracle, Scheme, SchemeOptions } from './types.js';
 
 export type DetoxMode = NonNullable<SchemeOptions['detoxMode']>;
@@ -147,10 +147,7 @@ export function createDetox(opts: SchemeOptions): Scheme {
   const where = `detox (G = ${G} groups of r = ${r}, f' = floor(s / ceil(r/2)) = floor(${s} / ${Math.ceil(r / 2)}) = ${f})`;
   const aggregator = buildStage(mode, opts, G, f, where);
 
-  // As the repetition code: group k owns the partitions with its member ranks' indices (P = n).
-  const groupOf = new Int32Array(n);
-  groups.forEach((g, k) => g.forEach((rank) => (groupOf[rank] = k)));
-  const assignment = Array.from({ length: n }, (_, rank) => groups[groupOf[rank]]);
+  const assignment = groupAssignment(groups, n); // as the repetition code
 
   return {
     name: 'detox',
@@ -161,8 +158,7 @@ export function createDetox(opts: SchemeOptions): Scheme {
     messageLength: d,
     messageDtype: 'float32',
     describe() {
-      const spans = groups.map((g) => `${g[0]}-${g[g.length - 1]}`).join(', ');
-      return `${G} groups (r = ${r}): ranks ${spans}; majority vote, then ${aggregator.name} over the group outputs with f' = ${f}`;
+      return `${G} groups (r = ${r}): ranks ${groupSpans(groups)}; majority vote, then ${aggregator.name} over the group outputs with f' = ${f}`;
     },
     encode: (worker: number, gradient: GradientOracle) => gradient(assignment[worker]),
     decode(messages: readonly (Vec | null)[], ctx: DecodeContext): DecodeResult {

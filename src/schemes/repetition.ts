@@ -29,6 +29,21 @@ export function repetitionGroups(n: number, r: number): number[][] {
   return groups;
 }
 
+/**
+ * Every member of a group computes the same task: group k owns the partitions with the same
+ * indices as its member ranks (P = n). Returns each rank's partitions.
+ */
+export function groupAssignment(groups: readonly (readonly number[])[], n: number): (readonly number[])[] {
+  const assignment: (readonly number[])[] = new Array(n);
+  for (const g of groups) for (const rank of g) assignment[rank] = g;
+  return assignment;
+}
+
+/** `0-4, 5-9, 10-14`: the groups' rank ranges, for describe(). */
+export function groupSpans(groups: readonly (readonly number[])[]): string {
+  return groups.map((g) => `${g[0]}-${g[g.length - 1]}`).join(', ');
+}
+
 export interface VoteResult {
   /** Index (into the given list) of one message carrying the majority value, or -1. */
   winner: number;
@@ -126,10 +141,7 @@ export function createRepetition(opts: SchemeOptions): Scheme {
     if (g.length < 2 * s + 1)
       throw new UsageError(`repetition group of ${g.length} ranks cannot outvote s = ${s}`);
   }
-  // Group k owns the partitions with the same indices as its member ranks (P = n).
-  const groupOf = new Int32Array(n);
-  groups.forEach((g, k) => g.forEach((rank) => (groupOf[rank] = k)));
-  const assignment = Array.from({ length: n }, (_, rank) => groups[groupOf[rank]]);
+  const assignment = groupAssignment(groups, n);
 
   return {
     name: 'repetition',
@@ -140,8 +152,7 @@ export function createRepetition(opts: SchemeOptions): Scheme {
     messageLength: d,
     messageDtype: 'float32',
     describe() {
-      const spans = groups.map((g) => `${g[0]}-${g[g.length - 1]}`).join(', ');
-      return `${groups.length} groups (r = ${r}, tolerates ${s} Byzantine): ranks ${spans}`;
+      return `${groups.length} groups (r = ${r}, tolerates ${s} Byzantine): ranks ${groupSpans(groups)}`;
     },
     encode: (worker: number, gradient: GradientOracle) => gradient(assignment[worker]),
     decode(messages: readonly (Vec | null)[], ctx: DecodeContext): DecodeResult {
