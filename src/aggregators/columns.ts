@@ -24,15 +24,7 @@ export function forEachSortedBlock(
   visit: (tile: Float64Array, n: number, start: number, count: number) => void,
   k: number = inputs.length,
 ): void {
-  const n = inputs.length;
-  const d = inputs[0].length;
-  const tile = new Float64Array(n * BLOCK);
-  for (let s = 0; s < d; s += BLOCK) {
-    const cnt = Math.min(BLOCK, d - s);
-    for (let i = 0; i < n; i++) {
-      const x = inputs[i];
-      for (let j = 0, t = i; j < cnt; j++, t += n) tile[t] = x[s + j];
-    }
+  forEachColumnBlock(inputs, (tile, n, s, cnt) => {
     for (let j = 0, base = 0; j < cnt; j++, base += n) {
       const kth = base + k - 1;
       for (let a = 1; a < n; a++) {
@@ -51,7 +43,7 @@ export function forEachSortedBlock(
       }
     }
     visit(tile, n, s, cnt);
-  }
+  });
 }
 
 /** Above this many inputs, order statistics use quickselect (O(n) per column) over sorting. */
