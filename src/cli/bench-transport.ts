@@ -14,7 +14,7 @@ export function benchTransportCommand(): Command {
   return new Command('transport')
     .summary('MB/s of gradient-sized messages PS <-> worker, and the PS per-step overhead')
     .description(
-      'Echo messages through one `draco worker` process over ZeroMQ with HMAC on both ends (4 in flight)\n' +
+      'Echo messages through one `draco worker` process over ZeroMQ with the MAC (AES-GMAC) on both ends (4 in flight)\n' +
         'and report payload MB/s (both directions counted) and the median round trip. Then train a few\n' +
         'steps with --engine local and report the PS wait beyond the slowest worker (median over steps).',
     )

@@ -1,6 +1,6 @@
 /**
  * Transport benchmark: how fast gradient-sized messages move between the PS and a worker process
- * over the real protocol (ZeroMQ ROUTER/DEALER, HMAC on both ends), and how much a process
+ * over the real protocol (ZeroMQ ROUTER/DEALER, MAC on both ends), and how much a process
  * engine adds to a training step beyond the workers' computation.
  */
 import { spawn } from 'node:child_process';
@@ -24,7 +24,7 @@ export interface TransportResult {
 
 /**
  * Echo `rounds` messages of `bytes` bytes through one `draco worker` process, `window` in flight
- * at a time; each direction builds and checks the HMAC as in training.
+ * at a time; each direction builds and checks the MAC as in training.
  */
 export async function benchEcho(
   sizes: readonly number[],

@@ -4,7 +4,7 @@
  * GRAD per rank until all are in or the step deadline passes; a missing message is an erasure.
  *
  * Every received frame is checked before anything else looks at it (docs/protocol.md,
- * "Validation"): framing and size, HMAC, then session, rank, step, duplicate, dtype, length and
+ * "Validation"): framing and size, MAC, then session, rank, step, duplicate, dtype, length and
  * finiteness. A refused frame is counted by reason and dropped; it never reaches the model, and a
  * malformed frame never throws out of the receive loop.
  */

@@ -36,7 +36,7 @@ export interface StepResult {
   /** Mean per-sample training loss over the samples honest workers computed on, deduplicated. */
   trainLoss: number;
   /**
-   * Process engines: frames refused at the wire since the previous step, by reason (bad hmac,
+   * Process engines: frames refused at the wire since the previous step, by reason (bad mac,
    * oversize, stale step, ...). Never reached the model.
    */
   rejectedFrames?: Record<string, number>;

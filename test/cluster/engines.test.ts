@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { Dealer } from 'zeromq';
 import { ProcessEngine } from '../../src/cluster/process-engine.js';
-import { parseMessage, vecBytes } from '../../src/cluster/protocol.js';
+import { HEADER_BYTES, MAC_BYTES, parseMessage, vecBytes } from '../../src/cluster/protocol.js';
 import { createScheme } from '../../src/schemes/registry.js';
 import { LocalEngine } from '../../src/cluster/local.js';
 import { buildMessage, Dtype, MsgType } from '../../src/cluster/protocol.js';
@@ -110,8 +110,12 @@ describe('process engines', { concurrency: false }, () => {
       b.records.map((r) => r.byzantine),
       clean.records.map((r) => r.byzantine),
     );
-    // Messages really crossed the wire: header + payload + HMAC per worker per step.
-    assert.equal(b.records[0].time.bytesSent[0], 48 + clean.records[0].time.bytesSent[0] + 32);
+    // Messages really crossed the wire: header + payload + MAC per worker per step.
+    assert.equal(
+      b.records[0].time.bytesSent[0],
+      HEADER_BYTES + clean.records[0].time.bytesSent[0] + MAC_BYTES,
+    );
+    assert.equal(HEADER_BYTES + MAC_BYTES, 48 + 12 + 16); // header, nonce, GMAC tag
     assert.equal(b.records[3].time.bytesSent[victim], 0);
     const pids = engine!.pids;
     assert.equal(pids.length, 6);
@@ -145,7 +149,7 @@ describe('process engines', { concurrency: false }, () => {
     assert.equal(counted(), N);
     const totals = Object.fromEntries(engine!.rejectedTotals);
     for (const reason of [
-      'bad hmac',
+      'bad mac',
       'bad magic',
       'bad version',
       'bad frame count',
