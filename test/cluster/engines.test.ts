@@ -284,6 +284,38 @@ describe('SIGINT/SIGTERM', () => {
   });
 });
 
+describe('Ctrl-C with --engine local', () => {
+  test('SIGINT to the PS stops the run and every worker process with it', async () => {
+    const ps = spawn(
+      process.execPath,
+      [
+        BIN,
+        'train',
+        '--engine',
+        'local',
+        '--workers',
+        '4',
+        '--byzantine',
+        '1',
+        '--dataset',
+        'synthetic',
+        '--steps',
+        '100000',
+        '--quiet',
+      ],
+      { stdio: 'ignore' },
+    );
+    spawned.push(ps.pid!);
+    assert.ok(await waitFor(() => childrenOf(ps.pid!).length === 4, 60_000), 'the 4 workers did not start');
+    const workers = childrenOf(ps.pid!);
+    spawned.push(...workers);
+    const exited = new Promise<void>((r) => ps.once('exit', () => r()));
+    ps.kill('SIGINT');
+    await exited;
+    assert.ok(await waitFor(() => workers.every((p) => !alive(p)), 5000), 'a worker outlived Ctrl-C');
+  });
+});
+
 /** Number of parameters from the checkpoint's size (meta first). */
 function readCheckpointParams(path: string): number {
   const b = readFileSync(path);
