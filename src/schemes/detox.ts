@@ -28,13 +28,13 @@
  */
 import { UsageError } from '../core/errors.js';
 import type { Rng } from '../core/rng.js';
-import { bytesEqual, type Vec } from '../core/vec.js';
+import type { Vec } from '../core/vec.js';
 import { splitBuckets } from '../aggregators/detox-multi-krum.js';
 import { meanOf } from '../aggregators/mean.js';
 import { coordinateMedian } from '../aggregators/median.js';
 import { buildAggregator, ruleName } from '../aggregators/registry.js';
 import type { Aggregator } from '../aggregators/types.js';
-import { majorityVote, repetitionGroups, groupAssignment, groupSpans } from './repetition.js';
+import { groupAssignment, groupSpans, repetitionGroups, voteGroup } from './repetition.js';
 import type { DecodeContext, DecodeResult, GradientOracle, Scheme, SchemeOptions } from './types.js';
 
 export type DetoxMode = NonNullable<SchemeOptions['detoxMode']>;
@@ -168,29 +168,21 @@ export function createDetox(opts: SchemeOptions): Scheme {
       const counts: number[] = [];
       for (let k = 0; k < G; k++) {
         const members = groups[k];
-        const msgs = members.map((rank) => messages[rank]);
-        const vote = majorityVote(msgs);
-        if (vote.winner < 0) {
-          const received = msgs.filter((m) => m !== null).length;
+        const vote = voteGroup(k, members, messages);
+        if (vote.winner === null) {
           failures.push(
-            `group ${k} (ranks ${members[0]}-${members[members.length - 1]}): no strict majority among ` +
-              `${received} received (value classes ${vote.tally.join('-') || 'none'}); ` +
-              (noMajority === 'skip' ? 'dropped from the robust stage' : 'step aborted'),
+            `${vote.failure}; ${noMajority === 'skip' ? 'dropped from the robust stage' : 'step aborted'}`,
           );
           if (noMajority === 'abort') {
             return { gradient: new Float64Array(d), samplesCovered: 0, suspects, failures, abort: true };
           }
           continue;
         }
-        const win = msgs[vote.winner]!;
-        winners.push(win);
+        winners.push(vote.winner);
         let c = 0;
         for (const p of members) c += ctx.partitionSizes[p];
         counts.push(c);
-        members.forEach((rank, i) => {
-          const m = msgs[i];
-          if (m !== null && i !== vote.winner && !bytesEqual(m, win)) suspects.push(rank);
-        });
+        suspects.push(...vote.suspects);
       }
       const problem =
         winners.length === 0 ? 'no group had a majority' : aggregator.precondition(winners.length, f);

@@ -125,6 +125,38 @@ export function majorityVote(messages: readonly (Vec | null)[]): VoteResult {
   return { winner: best.rep, votes: best.count, tally };
 }
 
+export interface GroupVote {
+  /** The value a strict majority of the group's received members sent, or null. */
+  winner: Vec | null;
+  /** Members whose bytes differ from the winner (none when there is no winner). */
+  suspects: number[];
+  /** Without a winner: why, e.g. "group 0 (ranks 0-2): no strict majority among 3 received (value classes 1-1-1)". */
+  failure: string | null;
+}
+
+/** The vote of group `k` (its member ranks) over the step's messages; shared by repetition and DETOX. */
+export function voteGroup(
+  k: number,
+  members: readonly number[],
+  messages: readonly (Vec | null)[],
+): GroupVote {
+  const msgs = members.map((rank) => messages[rank]);
+  const vote = majorityVote(msgs);
+  if (vote.winner < 0) {
+    const received = msgs.filter((m) => m !== null).length;
+    const failure =
+      `group ${k} (ranks ${members[0]}-${members[members.length - 1]}): no strict majority among ` +
+      `${received} received (value classes ${vote.tally.join('-') || 'none'})`;
+    return { winner: null, suspects: [], failure };
+  }
+  const winner = msgs[vote.winner]!;
+  const suspects = members.filter((_, i) => {
+    const m = msgs[i];
+    return m !== null && i !== vote.winner && !bytesEqual(m, winner);
+  });
+  return { winner, suspects, failure: null };
+}
+
 export function createRepetition(opts: SchemeOptions): Scheme {
   const { n, s, d } = opts;
   const r = opts.r ?? 2 * s + 1;
@@ -163,26 +195,18 @@ export function createRepetition(opts: SchemeOptions): Scheme {
       // Stream group by group: only one group's messages are examined at a time.
       for (let k = 0; k < groups.length; k++) {
         const members = groups[k];
-        const msgs = members.map((rank) => messages[rank]);
-        const vote = majorityVote(msgs);
-        if (vote.winner < 0) {
-          const received = msgs.filter((m) => m !== null).length;
-          failures.push(
-            `group ${k} (ranks ${members[0]}-${members[members.length - 1]}): no strict majority among ` +
-              `${received} received (value classes ${vote.tally.join('-') || 'none'}); ${noMajority === 'skip' ? 'group skipped' : 'step aborted'}`,
-          );
+        const vote = voteGroup(k, members, messages);
+        if (vote.winner === null) {
+          failures.push(`${vote.failure}; ${noMajority === 'skip' ? 'group skipped' : 'step aborted'}`);
           if (noMajority === 'abort') {
             return { gradient, samplesCovered: 0, suspects, failures, abort: true };
           }
           continue;
         }
-        const win = msgs[vote.winner]!;
+        const win = vote.winner;
         for (let i = 0; i < d; i++) gradient[i] += win[i];
         for (const p of members) samplesCovered += ctx.partitionSizes[p];
-        members.forEach((rank, i) => {
-          const m = msgs[i];
-          if (m !== null && i !== vote.winner && !bytesEqual(m, win)) suspects.push(rank);
-        });
+        suspects.push(...vote.suspects);
       }
       return { gradient, samplesCovered, suspects, failures, abort: samplesCovered === 0 };
     },
