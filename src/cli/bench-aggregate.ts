@@ -12,6 +12,7 @@
 import { Command } from 'commander';
 import { UsageError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
+import { timeRuns } from '../core/stats.js';
 import type { Vec } from '../core/vec.js';
 import { aggregators, buildAggregator } from '../aggregators/registry.js';
 import { pairwiseSqDistances } from '../aggregators/distances.js';
@@ -91,17 +92,7 @@ export function benchAggregate(o: {
         return info;
       };
     }
-    for (let w = 0; w < o.warmup; w++) run();
-    const times: number[] = [];
-    let info: AggregateInfo | void = undefined;
-    for (let r = 0; r < o.runs; r++) {
-      const t0 = performance.now();
-      info = run();
-      times.push(performance.now() - t0);
-    }
-    times.sort((a, b) => a - b);
-    const m = times.length >> 1;
-    const medianMs = times.length % 2 ? times[m] : (times[m - 1] + times[m]) / 2;
+    const { medianMs, minMs, last: info } = timeRuns(o.warmup, o.runs, run);
     const row: BenchAggregateRow = {
       rule,
       n,
@@ -109,7 +100,7 @@ export function benchAggregate(o: {
       f,
       runs: o.runs,
       medianMs: Math.round(medianMs * 1e4) / 1e4,
-      minMs: Math.round(times[0] * 1e4) / 1e4,
+      minMs: Math.round(minMs * 1e4) / 1e4,
       gbps: Number(((n * d * 4) / (medianMs * 1e6)).toPrecision(4)),
     };
     if (info && info.iterations !== undefined) row.iterations = info.iterations;

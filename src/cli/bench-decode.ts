@@ -7,6 +7,7 @@
 import { Command, Option } from 'commander';
 import { UsageError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
+import { timeRuns } from '../core/stats.js';
 import type { Vec } from '../core/vec.js';
 import { createScheme } from '../schemes/registry.js';
 import { positiveInt, nonNegativeInt } from './args.js';
@@ -56,19 +57,8 @@ export function benchDecode(o: {
     partitionSizes: new Array<number>(scheme.numPartitions).fill(1),
     rng: Rng.derive(o.seed ?? 1, 'ps', run),
   });
-  for (let w = 0; w < o.warmup; w++) scheme.decode(messages, ctx(w));
-  const times: number[] = [];
-  let suspects: number[] = [];
-  for (let r = 0; r < o.runs; r++) {
-    const c = ctx(o.warmup + r);
-    const t0 = performance.now();
-    const res = scheme.decode(messages, c);
-    times.push(performance.now() - t0);
-    suspects = res.suspects;
-  }
-  times.sort((a, b) => a - b);
-  const h = times.length >> 1;
-  const medianMs = times.length % 2 ? times[h] : (times[h - 1] + times[h]) / 2;
+  const { medianMs, minMs, last } = timeRuns(o.warmup, o.runs, (i) => scheme.decode(messages, ctx(i)));
+  const suspects = last.suspects;
   const bytes = messages.reduce((a, x) => a + x.byteLength, 0);
   return {
     scheme: o.scheme,
@@ -79,7 +69,7 @@ export function benchDecode(o: {
     dtype: o.dtype,
     runs: o.runs,
     medianMs: Math.round(medianMs * 1000) / 1000,
-    minMs: Math.round(times[0] * 1000) / 1000,
+    minMs: Math.round(minMs * 1000) / 1000,
     gbps: Math.round((bytes / (medianMs * 1e6)) * 100) / 100,
     suspects,
   };

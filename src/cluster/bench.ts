@@ -8,7 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Router } from 'zeromq';
 import { resolveConfig, type TrainConfigInput } from '../experiment/config.js';
-import { median, train } from '../train/loop.js';
+import { median } from '../core/stats.js';
+import { train } from '../train/loop.js';
 import { buildMessage, Dtype, MsgType, parseMessage } from './protocol.js';
 
 const DRACO_BIN = fileURLToPath(new URL('../../../bin/draco.js', import.meta.url));

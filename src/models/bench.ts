@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../core/rng.js';
+import { median } from '../core/stats.js';
 import type { Batch } from '../data/types.js';
 import { type BackendName, currentBackend, initBackend } from './backend.js';
 import { getModelDef } from './registry.js';
@@ -89,12 +90,6 @@ function warmUp(model: TrainableModel, batch: Batch, opts: BenchStepOptions): vo
   const t0 = performance.now();
   const minMs = opts.warmupMs ?? 500;
   for (let i = 0; i < (opts.warmup ?? 5) || performance.now() - t0 < minMs; i++) model.gradient(batch);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 /** Median and minimum wall time of one `gradient(batch)` call. */

@@ -5,6 +5,7 @@
  */
 import { UsageError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
+import { median } from '../core/stats.js';
 import { allFinite, sha256Hex, type Vec } from '../core/vec.js';
 import { createPlacement, replicaGroups } from '../attacks/placement.js';
 import { createEngine } from '../cluster/index.js';
@@ -329,11 +330,4 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
 
 function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
-}
-
-export function median(xs: readonly number[]): number {
-  if (xs.length === 0) return NaN;
-  const a = [...xs].sort((p, q) => p - q);
-  const m = a.length >> 1;
-  return a.length % 2 ? a[m] : (a[m - 1] + a[m]) / 2;
 }
