@@ -9,8 +9,3 @@ export class UsageError extends Error {
     this.name = 'UsageError';
   }
 }
-
-/** Throw a UsageError unless `cond` holds. */
-export function require_(cond: unknown, message: string): asserts cond {
-  if (!cond) throw new UsageError(message);
-}

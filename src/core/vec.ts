@@ -7,25 +7,6 @@ import { createHash } from 'node:crypto';
 /** A message or gradient vector. Float32 for plain gradients; Float64 for coded messages. */
 export type Vec = Float32Array | Float64Array;
 
-/** `out += x`. */
-export function addInto(out: Vec, x: Vec): void {
-  const n = out.length;
-  if (x.length !== n) throw new Error(`addInto: length ${x.length} != ${n}`);
-  for (let i = 0; i < n; i++) out[i] += x[i];
-}
-
-/** `out *= a`. */
-export function scaleInto(out: Vec, a: number): void {
-  for (let i = 0; i < out.length; i++) out[i] *= a;
-}
-
-/** `out += a * x`. */
-export function axpyInto(out: Vec, a: number, x: Vec): void {
-  const n = out.length;
-  if (x.length !== n) throw new Error(`axpyInto: length ${x.length} != ${n}`);
-  for (let i = 0; i < n; i++) out[i] += a * x[i];
-}
-
 /** True when every element is finite (no NaN, no +-Inf). */
 export function allFinite(x: Vec): boolean {
   for (let i = 0; i < x.length; i++) {
