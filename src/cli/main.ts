@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { UsageError } from '../core/errors.js';
 import { aggregateCommand } from './aggregate.js';
 import { benchCommand } from './bench.js';
+import { experimentCommand } from './experiment.js';
 import { listCommand } from './list.js';
 import { trainCommand } from './train.js';
 import { psCommand } from './ps.js';
@@ -22,11 +23,12 @@ function version(): string {
 export function buildProgram(): Command {
   const program = new Command('draco')
     .description(
-      'Byzantine-resilient distributed training: DRACO (repetition code) with robust-aggregation baselines and attacks.',
+      'Byzantine-resilient distributed training: DRACO (repetition and cyclic codes), DETOX and Solon, with robust-aggregation baselines and attacks.',
     )
     .version(version())
     .showHelpAfterError('(run with --help for usage)')
     .addCommand(trainCommand())
+    .addCommand(experimentCommand())
     .addCommand(benchCommand())
     .addCommand(aggregateCommand())
     .addCommand(listCommand())

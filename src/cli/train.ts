@@ -42,6 +42,8 @@ const FLAGS: [flag: string, key: keyof TrainConfig, kind: 'int' | 'num' | 'str',
   ['engine', 'engine', 'str', 'name'],
   ['cluster', 'cluster', 'str', 'file'],
   ['step-deadline-ms', 'stepDeadlineMs', 'int', 'ms'],
+  ['bandwidth-mbps', 'bandwidthMBps', 'num', 'MB/s'],
+  ['latency-ms', 'latencyMs', 'num', 'ms'],
   ['checkpoint-every', 'checkpointEvery', 'int', 'k'],
   ['resume', 'resume', 'str', 'dir'],
 ];
@@ -192,7 +194,7 @@ function printSummary(s: TrainSummary, out: string | undefined): void {
     ],
     [
       'modeled parallel step',
-      `${s.medianModeledStepMs.toFixed(1)} ms (median; modeled, communication not included)`,
+      `${s.medianModeledStepMs.toFixed(1)} ms (median; MODELED: measured compute + modeled network + measured PS)`,
     ],
     ['bytes per worker per step', s.bytesPerWorkerPerStep.toLocaleString('en-US')],
     [

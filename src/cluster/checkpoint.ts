@@ -26,6 +26,8 @@ const FREE_KEYS: readonly (keyof TrainConfig)[] = [
   'stepDeadlineMs',
   'checkpointEvery',
   'evalEvery',
+  'bandwidthMBps',
+  'latencyMs',
 ];
 
 export interface CheckpointMeta {

@@ -96,6 +96,12 @@ export const TrainConfigSchema = z
       .min(0)
       .default(0)
       .describe('write DIR/checkpoint.bin every k steps (needs --out; 0: never)'),
+    bandwidthMBps: z
+      .number()
+      .positive()
+      .default(125)
+      .describe("time model: bandwidth of the PS's link in MB/s (125 = 1 Gbit/s); MODELED, see docs"),
+    latencyMs: z.number().min(0).default(0.1).describe('time model: one-way network latency in ms'),
     resume: z.string().optional().describe('continue the run checkpointed in this folder'),
   })
   .strict();

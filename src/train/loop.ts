@@ -18,6 +18,7 @@ import type { TrainConfig } from '../experiment/config.js';
 import type { TrainableModel } from '../models/types.js';
 import type { Scheme } from '../schemes/types.js';
 import { learningRate } from './lr.js';
+import { modeledCommMs } from './time-model.js';
 import { Sgd } from './sgd.js';
 
 /** One record per step in metrics.jsonl. Times in milliseconds. */
@@ -50,9 +51,11 @@ export interface StepRecord {
     decodeMs: number;
     updateMs: number;
     stepWallMs: number;
+    /** MODELED communication (src/train/time-model.ts): parameter broadcast + messages. */
+    commMs: number;
     /**
-     * MODELED parallel step time: slowest worker's compute + encode, plus PS decode and update.
-     * Communication is not modeled.
+     * MODELED parallel step time: slowest worker's compute + encode, plus modeled communication,
+     * plus the measured PS decode and update.
      */
     modeledParallelMs: number;
   };
@@ -159,6 +162,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
       gamma: config.lrGamma,
       totalSteps: config.steps,
     };
+    const network = { bandwidthMBps: config.bandwidthMBps, latencyMs: config.latencyMs };
     const stats = { suspects: 0, suspectsByz: 0, byzSlots: 0, aborted: 0, failures: 0 };
     const modeled: number[] = [];
     const walls: number[] = [];
@@ -269,11 +273,14 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
           decodeMs: round3(decodeMs),
           updateMs: round3(updateMs),
           stepWallMs: 0,
+          commMs: 0,
           modeledParallelMs: 0,
         },
       };
       const slowest = Math.max(...result.reports.map((r) => r.computeMs + r.encodeMs));
-      record.time.modeledParallelMs = round3(slowest + decodeMs + updateMs);
+      const commMs = modeledCommMs(network, model.numParams, record.time.bytesSent);
+      record.time.commMs = round3(commMs);
+      record.time.modeledParallelMs = round3(slowest + commMs + decodeMs + updateMs);
       bytesTotal += result.reports.reduce((a, r) => a + r.bytesSent, 0);
 
       const isLast = step === config.steps - 1;

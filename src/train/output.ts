@@ -10,6 +10,7 @@ import type { StepRecord, TrainSummary } from './loop.js';
 
 export class RunWriter {
   private readonly fd: number;
+  private open = true;
 
   constructor(readonly dir: string) {
     try {
@@ -26,9 +27,15 @@ export class RunWriter {
     writeSync(this.fd, JSON.stringify(record) + '\n');
   }
 
+  /** summary.json is written last: its presence marks a finished run (draco experiment resumes on it). */
   finish(summary: TrainSummary, params: Float32Array): void {
-    closeSync(this.fd);
-    writeFileSync(join(this.dir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
+    this.close();
     writeNpy(join(this.dir, 'params.npy'), params);
+    writeFileSync(join(this.dir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
+  }
+
+  close(): void {
+    if (this.open) closeSync(this.fd);
+    this.open = false;
   }
 }

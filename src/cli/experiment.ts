@@ -1,0 +1,121 @@
+/** `draco experiment FILE`: expand a study into runs, run (or resume) them, write results.csv. */
+import { basename, extname } from 'node:path';
+import { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { UsageError } from '../core/errors.js';
+import { loadStudy } from '../experiment/study.js';
+import { runStudy } from '../experiment/runner.js';
+import type { StudyRun } from '../experiment/results.js';
+
+export function experimentCommand(): Command {
+  return new Command('experiment')
+    .summary('run a study: a grid of training runs, resumable, summarised in results.csv')
+    .description(
+      'Expand the study FILE (YAML or JSON) into a grid of `draco train` runs and run them one after\n' +
+        'another in this process (timed runs never share the CPU). Finished runs are skipped, so the\n' +
+        'same command resumes an interrupted study; a run whose settings changed gets a new id.',
+    )
+    .argument('<file>', 'study file, e.g. experiments/draco-vs-median.yaml')
+    .option('--quick', "the study's small size (its `quick:` section): minutes instead of hours")
+    .option('--out <dir>', 'output folder (default: results/<study name>[-quick])')
+    .option('--dry-run', 'print the expanded runs and exit')
+    .option('--quiet', 'only errors and the final line')
+    .addHelpText(
+      'after',
+      `
+Study file (every key but name optional):
+  name: draco-vs-median
+  seeds: [1, 2, 3]                    # each grid point once per seed
+  targets: [0.9, 0.95]                # results.csv: steps and modeled seconds to these accuracies
+  network: {bandwidthMBps: 125, latencyMs: 0.1}    # the time model (MODELED communication)
+  base: {model: mlp, steps: 500}      # any draco train option (camelCase), shared by all runs
+  grid:                               # cartesian product of the axes
+    defense:                          # an axis of mappings (label: optional chart name)
+      - {scheme: repetition}
+      - {scheme: uncoded, aggregator: geomedian}
+    attack: [reverse, constant]       # an axis named after an option: its values
+  exclude: [{scheme: cyclic, attack: constant}]
+  aggregationCost: {rules: [mean, median, geomedian], n: [15, 31, 63], d: 100000}
+  quick: {seeds: [1], base: {steps: 60}, grid: {attack: [reverse]}}
+
+Output folder:
+  study.json                 the expanded runs and settings
+  runs/<id>/                 config.json, metrics.jsonl, summary.json, params.npy per run
+  results.csv                one row per finished run: defense, scheme, aggregator, attack, n, s,
+                             r, m, seed, final accuracy, steps and modeled seconds to each target,
+                             bytes per worker per step, median step breakdown (compute, encode,
+                             modeled communication, decode, update), modeled and wall step time
+  aggregation-cost.csv       PS aggregation cost vs n per rule (with aggregationCost)
+Then: draco report DIR
+
+Shipped studies: experiments/draco-vs-median.yaml, experiments/detox.yaml, experiments/solon.yaml.`,
+    )
+    .action(
+      async (file: string, opts: { quick?: boolean; out?: string; dryRun?: boolean; quiet?: boolean }) => {
+        const quick = opts.quick === true;
+        const manifest = loadStudy(file, quick);
+        const out =
+          opts.out ?? `results/${manifest.name || basename(file, extname(file))}${quick ? '-quick' : ''}`;
+        if (opts.dryRun) {
+          for (const r of manifest.runs) process.stdout.write(`${r.id}\n`);
+          process.stdout.write(`${manifest.runs.length} runs -> ${out}\n`);
+          return;
+        }
+        const quiet = opts.quiet === true;
+        const log = (s: string) => {
+          if (!quiet) process.stderr.write(s + '\n');
+        };
+        const tty = process.stderr.isTTY === true && !quiet;
+        const bar = tty
+          ? new cliProgress.SingleBar(
+              { format: '  step {value}/{total} |{bar}| acc {acc} | {duration_formatted}', hideCursor: true },
+              cliProgress.Presets.shades_classic,
+            )
+          : null;
+        const started = performance.now();
+        const describe = (r: StudyRun) =>
+          `${r.labels.defense} | ${r.labels.attack} (${r.labels.placement}) | n=${r.labels.n} s=${r.labels.s} | seed ${r.labels.seed}`;
+        log(
+          `draco experiment: ${manifest.name}${quick ? ' (quick)' : ''}: ${manifest.runs.length} runs -> ${out}`,
+        );
+        const outcome = await runStudy(manifest, out, {
+          onRun(run, i, total, skipped) {
+            log(`[${i + 1}/${total}] ${describe(run)}${skipped ? ': done before, skipped' : ''}`);
+            if (!skipped) bar?.start(run.config.steps, 0, { acc: '  -  ' });
+          },
+          onStep(_run, rec) {
+            if (rec.testAccuracy !== undefined) bar?.update(rec.step + 1, { acc: pct(rec.testAccuracy) });
+            else bar?.update(rec.step + 1);
+          },
+          onRunDone(_run, row) {
+            bar?.stop();
+            log(
+              `  test accuracy ${pct(row.finalTestAccuracy)}, wall ${row.wallSeconds.toFixed(1)} s, ` +
+                `modeled step ${row.modeledStepMs.toFixed(1)} ms (MODELED)`,
+            );
+          },
+          onRunFailed(_run, message) {
+            bar?.stop();
+            process.stderr.write(`  failed: ${message}\n`);
+          },
+          onAggregationCost(row) {
+            log(`  aggregation cost: ${row.rule} n=${row.n} d=${row.d}: ${row.medianMs.toFixed(2)} ms`);
+          },
+        });
+        const secs = ((performance.now() - started) / 1000).toFixed(0);
+        process.stderr.write(
+          `draco experiment: ${outcome.ran} run(s) in ${secs} s, ${outcome.skipped} already done, ` +
+            `${outcome.failed.length} failed; results in ${out}/results.csv (next: draco report ${out})\n`,
+        );
+        if (outcome.failed.length > 0) {
+          throw new UsageError(
+            `${outcome.failed.length} run(s) failed: ${outcome.failed.map((f) => `${f.id}: ${f.message}`).join('; ')}`,
+          );
+        }
+      },
+    );
+}
+
+function pct(x: number): string {
+  return `${(100 * x).toFixed(2)}%`;
+}

@@ -1,0 +1,178 @@
+/**
+ * Run a study's grid one run after another (runs are timed: running two at once on a small
+ * machine would distort every measured compute time), resumably: a run whose summary.json exists
+ * is finished and skipped. After every run results.csv is rewritten from all finished runs.
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { UsageError } from '../core/errors.js';
+import { median } from '../core/stats.js';
+import { train, type StepRecord, type TrainSummary } from '../train/loop.js';
+import { RunWriter } from '../train/output.js';
+import { benchAggregate } from '../cli/bench-aggregate.js';
+import {
+  resultColumns,
+  targetKey,
+  type AggregationCostRow,
+  type ResultRow,
+  type StudyManifest,
+  type StudyRun,
+} from './results.js';
+
+export interface StudyProgress {
+  /** A run starts (index from 0) or is skipped because it already finished. */
+  onRun?(run: StudyRun, index: number, total: number, skipped: boolean): void;
+  onStep?(run: StudyRun, record: StepRecord): void;
+  onRunDone?(run: StudyRun, row: ResultRow): void;
+  onRunFailed?(run: StudyRun, message: string): void;
+  onAggregationCost?(row: AggregationCostRow): void;
+}
+
+export interface StudyOutcome {
+  rows: ResultRow[];
+  ran: number;
+  skipped: number;
+  failed: { id: string; message: string }[];
+}
+
+export function runDir(out: string, id: string): string {
+  return join(out, 'runs', id);
+}
+
+/** Execute (or resume) a study into `out`. */
+export async function runStudy(
+  manifest: StudyManifest,
+  out: string,
+  progress: StudyProgress = {},
+): Promise<StudyOutcome> {
+  try {
+    mkdirSync(join(out, 'runs'), { recursive: true });
+  } catch (e) {
+    throw new UsageError(`cannot create ${out}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  writeFileSync(join(out, 'study.json'), JSON.stringify(manifest, null, 2) + '\n');
+
+  let ran = 0;
+  let skipped = 0;
+  const failed: { id: string; message: string }[] = [];
+  for (const [i, run] of manifest.runs.entries()) {
+    const dir = runDir(out, run.id);
+    if (existsSync(join(dir, 'summary.json'))) {
+      skipped++;
+      progress.onRun?.(run, i, manifest.runs.length, true);
+      continue;
+    }
+    progress.onRun?.(run, i, manifest.runs.length, false);
+    rmSync(dir, { recursive: true, force: true }); // a run interrupted earlier starts over
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(run.config, null, 2) + '\n');
+    const writer = new RunWriter(dir);
+    try {
+      const { summary, params } = await train(
+        { ...run.config, out: dir },
+        {
+          onStep(rec) {
+            writer.step(rec);
+            progress.onStep?.(run, rec);
+          },
+        },
+      );
+      writer.finish(summary, params);
+      ran++;
+      progress.onRunDone?.(run, resultRow(manifest, run, dir));
+    } catch (e) {
+      writer.close();
+      if (!(e instanceof UsageError)) throw e;
+      failed.push({ id: run.id, message: e.message });
+      writeFileSync(join(dir, 'error.txt'), e.message + '\n');
+      progress.onRunFailed?.(run, e.message);
+    }
+    writeResults(manifest, out);
+  }
+  const rows = writeResults(manifest, out);
+  if (manifest.aggregationCost) writeAggregationCost(manifest, out, progress);
+  return { rows, ran, skipped, failed };
+}
+
+/** Rewrite results.csv from every finished run, in grid order. */
+export function writeResults(manifest: StudyManifest, out: string): ResultRow[] {
+  const rows: ResultRow[] = [];
+  for (const run of manifest.runs) {
+    const dir = runDir(out, run.id);
+    if (existsSync(join(dir, 'summary.json'))) rows.push(resultRow(manifest, run, dir));
+  }
+  const cols = resultColumns(manifest.targets);
+  const lines = [cols.join(',')];
+  for (const row of rows)
+    lines.push(cols.map((c) => csvCell((row as unknown as Record<string, unknown>)[c])).join(','));
+  writeFileSync(join(out, 'results.csv'), lines.join('\n') + '\n');
+  return rows;
+}
+
+function csvCell(v: unknown): string {
+  if (v === undefined || v === null || (typeof v === 'number' && !Number.isFinite(v))) return '';
+  const s = typeof v === 'number' ? String(Math.round(v * 1e6) / 1e6) : String(v);
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** One results.csv row from a finished run's summary.json and metrics.jsonl. */
+export function resultRow(manifest: StudyManifest, run: StudyRun, dir: string): ResultRow {
+  const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as TrainSummary;
+  const records = readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as StepRecord);
+  const per = (f: (t: StepRecord['time']) => number) => median(records.map((r) => f(r.time)));
+  const slowest = (xs: number[]) => Math.max(...xs);
+  const row: ResultRow = {
+    id: run.id,
+    ...run.labels,
+    model: run.config.model,
+    dataset: run.config.dataset,
+    steps: summary.steps,
+    finalTestAccuracy: summary.finalTestAccuracy,
+    finalTestLoss: summary.finalTestLoss,
+    bytesPerWorkerPerStep: summary.bytesPerWorkerPerStep,
+    computeMs: per((t) => slowest(t.computeMs)),
+    encodeMs: per((t) => slowest(t.encodeMs)),
+    commMs: per((t) => t.commMs),
+    decodeMs: per((t) => t.decodeMs),
+    updateMs: per((t) => t.updateMs),
+    modeledStepMs: per((t) => t.modeledParallelMs),
+    wallStepMs: per((t) => t.stepWallMs),
+    modeledSeconds: records.reduce((a, r) => a + r.time.modeledParallelMs, 0) / 1000,
+    wallSeconds: summary.wallSeconds,
+  };
+  for (const target of manifest.targets) {
+    let modeledMs = 0;
+    let hit: { step: number; seconds: number } | null = null;
+    for (const r of records) {
+      modeledMs += r.time.modeledParallelMs;
+      if (r.testAccuracy !== undefined && r.testAccuracy >= target) {
+        hit = { step: r.step + 1, seconds: modeledMs / 1000 };
+        break;
+      }
+    }
+    const key = targetKey(target);
+    row[`stepsTo${key}`] = hit ? hit.step : '';
+    row[`modeledSecondsTo${key}`] = hit ? hit.seconds : '';
+  }
+  return row;
+}
+
+/** PS aggregation cost vs n per rule (the DETOX per-step-cost comparison), via the aggregate bench. */
+function writeAggregationCost(manifest: StudyManifest, out: string, progress: StudyProgress): void {
+  const spec = manifest.aggregationCost!;
+  const rows: AggregationCostRow[] = [];
+  for (const n of spec.n) {
+    for (const rule of spec.rules) {
+      const f = Math.max(0, Math.floor((n - 3) / 4)); // Bulyan's bound n >= 4f + 3: valid for every rule
+      const [r] = benchAggregate({ n, d: spec.d, f, rules: [rule], runs: spec.runs ?? 5, warmup: 1 });
+      const row: AggregationCostRow = { rule, n, d: spec.d, medianMs: r.medianMs };
+      rows.push(row);
+      progress.onAggregationCost?.(row);
+    }
+  }
+  const lines = ['rule,n,d,medianMs', ...rows.map((r) => `${r.rule},${r.n},${r.d},${r.medianMs}`)];
+  writeFileSync(join(out, 'aggregation-cost.csv'), lines.join('\n') + '\n');
+}

@@ -1,0 +1,177 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { UsageError } from '../../src/core/errors.js';
+import { resultColumns } from '../../src/experiment/results.js';
+import { runStudy } from '../../src/experiment/runner.js';
+import { expandStudy, loadStudy, StudySchema } from '../../src/experiment/study.js';
+import { modeledCommMs } from '../../src/train/time-model.js';
+
+const BIN = fileURLToPath(new URL('../../../bin/draco.js', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const tmp = mkdtempSync(join(tmpdir(), 'draco-study-'));
+
+function study(obj: unknown) {
+  return StudySchema.parse(obj);
+}
+
+/** A tiny but real study: synthetic data, 2 defenses x 2 attacks, a few steps. */
+const TINY = {
+  name: 'tiny',
+  description: 'two defenses, two attacks',
+  seeds: [1],
+  targets: [0.5, 0.999],
+  network: { bandwidthMBps: 10, latencyMs: 1 },
+  base: { model: 'mlp', dataset: 'synthetic', batch: 60, steps: 6, evalEvery: 3, workers: 5, byzantine: 1 },
+  grid: {
+    defense: [{ scheme: 'repetition' }, { scheme: 'uncoded', aggregator: 'median', label: 'coord median' }],
+    attack: ['reverse', 'constant'],
+  },
+  exclude: [{ scheme: 'uncoded', attack: 'constant' }],
+  quick: { base: { steps: 4 } },
+};
+
+describe('study expansion', () => {
+  test('axes multiply, mappings merge, labels and exclude apply, seeds innermost', () => {
+    const m = expandStudy(study({ ...TINY, seeds: [1, 2] }), false);
+    assert.equal(m.runs.length, 6); // (2 defenses x 2 attacks - 1 excluded) x 2 seeds
+    assert.deepEqual(
+      m.runs.map((r) => `${r.labels.defense}/${r.labels.attack}/${r.labels.seed}`),
+      [
+        'repetition/reverse/1',
+        'repetition/reverse/2',
+        'repetition/constant/1',
+        'repetition/constant/2',
+        'coord median/reverse/1',
+        'coord median/reverse/2',
+      ],
+    );
+    const rep = m.runs[0];
+    assert.equal(rep.labels.r, 3); // 2s + 1
+    assert.equal(rep.config.bandwidthMBps, 10); // the study's network reaches every run
+    assert.equal(rep.config.latencyMs, 1);
+    assert.equal(m.runs[4].config.aggregator, 'median');
+    assert.equal(new Set(m.runs.map((r) => r.id)).size, 6);
+  });
+
+  test('--quick merges base, replaces named axes and seeds', () => {
+    const full = expandStudy(study(TINY), false);
+    const quick = expandStudy(
+      study({ ...TINY, quick: { seeds: [7], base: { steps: 2 }, grid: { attack: ['reverse'] } } }),
+      true,
+    );
+    assert.equal(full.runs[0].config.steps, 6);
+    assert.equal(quick.runs.length, 2);
+    assert.ok(quick.runs.every((r) => r.config.steps === 2 && r.config.seed === 7 && r.config.workers === 5));
+    assert.equal(quick.quick, true);
+  });
+
+  test('ids are stable and change with any setting', () => {
+    const a = expandStudy(study(TINY), false).runs[0].id;
+    const b = expandStudy(study(TINY), false).runs[0].id;
+    const c = expandStudy(study({ ...TINY, base: { ...TINY.base, lr: 0.01 } }), false).runs[0].id;
+    assert.equal(a, b);
+    assert.notEqual(a, c);
+    assert.match(a, /^repetition__reverse__random__n5-s1__seed1__[0-9a-f]{8}$/);
+  });
+
+  test('bad studies are usage errors before anything runs', () => {
+    assert.throws(
+      () => expandStudy(study({ ...TINY, base: { ...TINY.base, wrokers: 3 } }), false),
+      (e: unknown) => e instanceof UsageError && /unknown training option "wrokers"/.test(e.message),
+    );
+    assert.throws(
+      () => expandStudy(study({ ...TINY, grid: { ...TINY.grid, redundancy: [2] } }), false),
+      (e: unknown) =>
+        e instanceof UsageError && /repetition n=5 s=1 is invalid: .*r >= 2s \+ 1/.test(e.message),
+    );
+    assert.throws(
+      () => expandStudy(study({ ...TINY, base: { ...TINY.base, out: '/x' } }), false),
+      (e: unknown) => e instanceof UsageError && /"out" is set by draco experiment/.test(e.message),
+    );
+    const file = join(tmp, 'bad.yaml');
+    writeFileSync(file, 'name: "has space"\ngrid: {attack: []}\n');
+    assert.throws(
+      () => loadStudy(file, false),
+      (e: unknown) => e instanceof UsageError && /name/.test(e.message) && /grid\.attack/.test(e.message),
+    );
+  });
+
+  test('the shipped studies expand, full and quick', () => {
+    for (const name of ['draco-vs-median', 'detox', 'solon']) {
+      const full = loadStudy(join(ROOT, 'experiments', `${name}.yaml`), false);
+      const quick = loadStudy(join(ROOT, 'experiments', `${name}.yaml`), true);
+      assert.ok(quick.runs.length < full.runs.length, name);
+      assert.ok(quick.runs.length >= 4, name);
+      assert.ok(new Set(quick.runs.map((r) => r.labels.attack)).size >= 2, `${name}: heatmap needs attacks`);
+    }
+  });
+});
+
+describe('time model', () => {
+  test('broadcast of float32 params plus the messages through the PS link', () => {
+    // 3 workers, d = 1000 params (4000 B each down), messages 500 + 500 + 8000 B, 1 MB/s, 2 ms.
+    const ms = modeledCommMs({ bandwidthMBps: 1, latencyMs: 2 }, 1000, [500, 500, 8000]);
+    assert.equal(ms, 2 * 2 + 12000 / 1000 + 9000 / 1000);
+  });
+});
+
+describe('running a tiny study', () => {
+  const out = join(tmp, 'tiny-out');
+  const manifest = expandStudy(study(TINY), false);
+
+  test('runs every run, writes results.csv, then resumes without rerunning', async () => {
+    const first = await runStudy(manifest, out);
+    assert.equal(first.ran, 3);
+    assert.equal(first.failed.length, 0);
+    const csv = readFileSync(join(out, 'results.csv'), 'utf8').trim().split('\n');
+    assert.equal(csv[0], resultColumns(manifest.targets).join(','));
+    assert.equal(csv.length, 4);
+    const cols = csv[0].split(',');
+    const rows = csv.slice(1).map((l) => Object.fromEntries(l.split(',').map((v, i) => [cols[i], v])));
+    for (const row of rows) {
+      assert.equal(row.steps, '6');
+      assert.ok(Number(row.finalTestAccuracy) > 0 && Number(row.finalTestAccuracy) <= 1);
+      assert.ok(Number(row.bytesPerWorkerPerStep) > 0);
+      assert.ok(Number(row.commMs) > 2, 'two latencies at least');
+      // modeled step = its parts (medians of sums >= sum of medians is not guaranteed; check bounds)
+      assert.ok(Number(row.modeledStepMs) >= Number(row.commMs));
+      assert.equal(row.stepsTo99_9, ''); // never reached in 6 steps
+    }
+    assert.equal(rows[0].defense, 'repetition');
+    assert.equal(rows[2].defense, 'coord median');
+    // Repetition is exact: reverse and constant give the same model.
+    const sum = (i: number) =>
+      JSON.parse(readFileSync(join(out, 'runs', manifest.runs[i].id, 'summary.json'), 'utf8')) as {
+        paramsSha256: string;
+      };
+    assert.equal(sum(0).paramsSha256, sum(1).paramsSha256);
+
+    const mtime = statSync(join(out, 'runs', manifest.runs[0].id, 'summary.json')).mtimeMs;
+    const again = await runStudy(manifest, out);
+    assert.equal(again.ran, 0);
+    assert.equal(again.skipped, 3);
+    assert.equal(statSync(join(out, 'runs', manifest.runs[0].id, 'summary.json')).mtimeMs, mtime);
+    assert.equal(readFileSync(join(out, 'results.csv'), 'utf8').trim().split('\n').length, 4);
+  });
+
+  test('draco experiment CLI: --dry-run lists runs; a bad file is one line, exit 2', () => {
+    const file = join(tmp, 'tiny.json');
+    writeFileSync(file, JSON.stringify(TINY));
+    const r = spawnSync(process.execPath, [BIN, 'experiment', file, '--quick', '--dry-run'], {
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /3 runs -> results\/tiny-quick/);
+    const bad = spawnSync(process.execPath, [BIN, 'experiment', join(tmp, 'missing.yaml')], {
+      encoding: 'utf8',
+    });
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /cannot read config file .*missing\.yaml/);
+    assert.doesNotMatch(bad.stderr, /\n\s+at /);
+  });
+});
