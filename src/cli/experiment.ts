@@ -27,6 +27,7 @@ Study file (every key but name optional):
   name: draco-vs-median
   seeds: [1, 2, 3]                    # each grid point once per seed
   targets: [0.9, 0.95]                # results.csv: steps and modeled seconds to these accuracies
+  reference: geomedian                # tables.md: speedup of every defense over this one
   network: {bandwidthMBps: 125, latencyMs: 0.1}    # the time model (MODELED communication)
   base: {model: mlp, steps: 500}      # any draco train option (camelCase), shared by all runs
   grid:                               # cartesian product of the axes

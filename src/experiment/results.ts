@@ -42,6 +42,8 @@ export interface StudyManifest {
   /** Test accuracies for the "steps / time to target" columns, e.g. [0.9, 0.95]. */
   targets: number[];
   network: NetworkModel;
+  /** The defense label that speedups are measured against (e.g. "geomedian"). */
+  reference?: string;
   runs: StudyRun[];
   /** Present when the study measures PS aggregation cost vs n. */
   aggregationCost?: { rules: string[]; n: number[]; d: number; runs?: number };

@@ -5,6 +5,7 @@
  *   description: ...
  *   seeds: [1, 2, 3]                  # every grid point runs once per seed
  *   targets: [0.9, 0.95]              # "steps / modeled time to accuracy" columns
+ *   reference: geomedian              # tables: speedup of every defense over this one
  *   network: {bandwidthMBps: 125, latencyMs: 0.1}
  *   base: {model: mlp, steps: 500}    # TrainConfig fields shared by every run
  *   grid:                             # the cartesian product of the axes
@@ -64,6 +65,7 @@ export const StudySchema = z
   .object({
     name: z.string().regex(/^[\w.-]+$/, 'letters, digits, ".", "_" and "-" only'),
     description: z.string().default(''),
+    reference: z.string().optional(),
     ...StudyBody,
     exclude: z.array(Partial).optional(),
     quick: z.object(StudyBody).strict().optional(),
@@ -143,6 +145,13 @@ export function expandStudy(study: StudyFile, quick: boolean, where = 'study'): 
     runs,
   };
   if (aggregationCost) manifest.aggregationCost = aggregationCost;
+  if (study.reference !== undefined) {
+    if (!runs.some((r) => r.labels.defense === study.reference))
+      throw new UsageError(
+        `${where}: reference "${study.reference}" is not the defense of any run (defenses: ${[...new Set(runs.map((r) => r.labels.defense))].join(', ')})`,
+      );
+    manifest.reference = study.reference;
+  }
   return manifest;
 }
 
