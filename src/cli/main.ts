@@ -11,6 +11,7 @@ import { experimentCommand } from './experiment.js';
 import { listCommand } from './list.js';
 import { trainCommand } from './train.js';
 import { psCommand } from './ps.js';
+import { reportCommand } from './report.js';
 import { workerCommand } from './worker.js';
 
 function version(): string {
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .addCommand(trainCommand())
     .addCommand(experimentCommand())
+    .addCommand(reportCommand())
     .addCommand(benchCommand())
     .addCommand(aggregateCommand())
     .addCommand(listCommand())

@@ -173,6 +173,9 @@ function writeAggregationCost(manifest: StudyManifest, out: string, progress: St
       progress.onAggregationCost?.(row);
     }
   }
-  const lines = ['rule,n,d,medianMs', ...rows.map((r) => `${r.rule},${r.n},${r.d},${r.medianMs}`)];
+  const lines = [
+    'rule,n,d,medianMs',
+    ...rows.map((r) => [r.rule, r.n, r.d, r.medianMs].map(csvCell).join(',')),
+  ];
   writeFileSync(join(out, 'aggregation-cost.csv'), lines.join('\n') + '\n');
 }

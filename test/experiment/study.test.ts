@@ -32,6 +32,9 @@ const TINY = {
     attack: ['reverse', 'constant'],
   },
   exclude: [{ scheme: 'uncoded', attack: 'constant' }],
+  reference: 'coord median',
+  // A rule spec with a comma: aggregation-cost.csv must quote it.
+  aggregationCost: { rules: ['geomedian:iters=2,tol=0', 'mean'], n: [5, 7], d: 1000, runs: 1 },
   quick: { base: { steps: 4 } },
 };
 
@@ -157,6 +160,31 @@ describe('running a tiny study', () => {
     assert.equal(again.skipped, 3);
     assert.equal(statSync(join(out, 'runs', manifest.runs[0].id, 'summary.json')).mtimeMs, mtime);
     assert.equal(readFileSync(join(out, 'results.csv'), 'utf8').trim().split('\n').length, 4);
+  });
+
+  test('draco report over the finished study: every chart, the summary tables with the speedup', async () => {
+    const cost = readFileSync(join(out, 'aggregation-cost.csv'), 'utf8').trim().split('\n');
+    assert.equal(cost.length, 5);
+    assert.match(cost[1], /^"geomedian:iters=2,tol=0",5,1000,[\d.]+$/);
+    const { writeReport } = await import('../../src/experiment/report/index.js');
+    const res = await writeReport(out);
+    const html = readFileSync(res.htmlPath, 'utf8');
+    for (const chart of [
+      'accuracy-vs-step',
+      'accuracy-vs-modeled-time',
+      'time-breakdown',
+      'final-accuracy-heatmap',
+      'aggregation-cost',
+    ]) {
+      assert.ok(statSync(join(out, 'charts', `${chart}.svg`)).size > 1000, chart);
+      assert.ok(statSync(join(out, 'charts', `${chart}.png`)).size > 1000, chart);
+      assert.ok(html.includes(`id="${chart}"`), chart);
+    }
+    const tables = readFileSync(join(out, 'tables.md'), 'utf8');
+    assert.match(tables, /### n = 5, s = 1, attack reverse \(random placement\)/);
+    assert.match(tables, /speedup vs coord median/);
+    assert.match(tables, /\| coord median \| [\d.]+ \|/);
+    assert.match(html, /Summary by cluster and attack/);
   });
 
   test('draco experiment CLI: --dry-run lists runs; a bad file is one line, exit 2', () => {

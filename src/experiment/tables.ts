@@ -1,0 +1,143 @@
+/**
+ * Markdown summary tables of a study (DIR/tables.md, written by `draco report`): per cluster size
+ * and attack, one row per defense with seed-averaged accuracy, the MODELED step breakdown, time
+ * to each target and the speedup over the study's reference defense. docs/results.md quotes them.
+ */
+import type { LoadedStudy, ReportRow } from './report/load.js';
+import { targetKey } from './results.js';
+
+function mean(xs: readonly number[]): number {
+  return xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
+function groupBy<T>(xs: readonly T[], key: (x: T) => string): Map<string, T[]> {
+  const m = new Map<string, T[]>();
+  for (const x of xs) {
+    const k = key(x);
+    const list = m.get(k);
+    if (list) list.push(x);
+    else m.set(k, [x]);
+  }
+  return m;
+}
+
+/** Mean modeled seconds to `target` over seeds, or null when a seed never reached it. */
+function secondsTo(rows: readonly ReportRow[], target: number): number | null {
+  const cells = rows.map((r) => r.cells[`modeledSecondsTo${targetKey(target)}`] ?? '');
+  if (cells.some((c) => c === '')) return null;
+  return mean(cells.map(Number));
+}
+
+function fmt(x: number, digits: number): string {
+  return x.toFixed(digits);
+}
+
+/** The tables as markdown. */
+export function studyTables(study: LoadedStudy): string {
+  const { manifest } = study;
+  const targets = manifest.targets;
+  const last = targets.length > 0 ? targets[targets.length - 1] : null;
+  const reference = manifest.reference;
+  const out: string[] = [];
+  out.push(`## ${manifest.name}${manifest.quick ? ' (quick)' : ''}`, '');
+  out.push(
+    `Network (MODELED): ${manifest.network.bandwidthMBps} MB/s PS link, ${manifest.network.latencyMs} ms latency. ` +
+      `Values are means over seeds (${[...new Set(study.rows.map((r) => r.seed))].join(', ')}); step times are medians over steps. ` +
+      `"modeled s to X%" is the modeled training time until the first evaluation at or above X% test accuracy ` +
+      `("-": not reached by every seed).`,
+    '',
+  );
+  const groups = groupBy(
+    study.rows,
+    (r) => `n = ${r.n}, s = ${r.s}, attack ${r.attack} (${r.placement} placement)`,
+  );
+  for (const [title, rows] of groups) {
+    out.push(`### ${title}`, '');
+    const head = [
+      'defense',
+      'final acc %',
+      'compute ms',
+      'comm ms (modeled)',
+      'decode/agg ms',
+      'modeled step ms',
+      'bytes/worker/step',
+      ...targets.map((t) => `modeled s to ${fmt(100 * t, 1)}%`),
+    ];
+    if (reference && last !== null) head.push(`speedup vs ${reference} (to ${fmt(100 * last, 1)}%)`);
+    out.push(`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`);
+    const byDefense = groupBy(rows, (r) => r.defense);
+    const refRows = reference ? byDefense.get(reference) : undefined;
+    const refTime = refRows && last !== null ? secondsTo(refRows, last) : null;
+    for (const [defense, rs] of byDefense) {
+      const cells = [
+        defense,
+        fmt(100 * mean(rs.map((r) => r.finalTestAccuracy)), 2),
+        fmt(mean(rs.map((r) => r.computeMs)), 1),
+        fmt(mean(rs.map((r) => r.commMs)), 1),
+        fmt(mean(rs.map((r) => r.decodeMs)), 1),
+        fmt(mean(rs.map((r) => Number(r.cells.modeledStepMs))), 1),
+        Math.round(mean(rs.map((r) => Number(r.cells.bytesPerWorkerPerStep)))).toLocaleString('en-US'),
+        ...targets.map((t) => {
+          const s = secondsTo(rs, t);
+          return s === null ? '-' : fmt(s, 2);
+        }),
+      ];
+      if (reference && last !== null) {
+        const mine = secondsTo(rs, last);
+        cells.push(mine !== null && refTime !== null ? `${fmt(refTime / mine, 2)}x` : '-');
+      }
+      out.push(`| ${cells.join(' | ')} |`);
+    }
+    out.push('');
+  }
+  if (study.aggregationCost) {
+    const pts = study.aggregationCost.points;
+    const ns = [...new Set(pts.map((p) => p.n))].sort((a, b) => a - b);
+    out.push(`### PS aggregation cost vs n (d = ${pts[0]?.d ?? ''}, median ms)`, '');
+    out.push(`| rule | ${ns.map((n) => `n = ${n}`).join(' | ')} |`, `|---|${ns.map(() => '---').join('|')}|`);
+    for (const [rule, ps] of groupBy(pts, (p) => p.rule)) {
+      const cells = ns.map((n) => {
+        const p = ps.find((q) => q.n === n);
+        return p ? fmt(p.medianMs, 2) : '-';
+      });
+      out.push(`| ${rule} | ${cells.join(' | ')} |`);
+    }
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+function escape(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/** The same tables as HTML (headings, paragraphs and pipe tables are all studyTables writes). */
+export function studyTablesHtml(markdown: string): string {
+  const html: string[] = [];
+  const cells = (line: string) =>
+    line
+      .slice(1, -1)
+      .split('|')
+      .map((c) => c.trim());
+  const lines = markdown.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    if (line.startsWith('### ')) html.push(`<h3>${escape(line.slice(4))}</h3>`);
+    else if (line.startsWith('## '))
+      continue; // the page has its own title
+    else if (line.startsWith('|')) {
+      const head = cells(line);
+      i++; // the |---| line
+      const body: string[][] = [];
+      while (i + 1 < lines.length && lines[i + 1].startsWith('|')) body.push(cells(lines[++i]));
+      html.push(
+        '<table class="summary"><thead><tr>' +
+          head.map((h) => `<th>${escape(h)}</th>`).join('') +
+          '</tr></thead><tbody>' +
+          body.map((r) => '<tr>' + r.map((c) => `<td>${escape(c)}</td>`).join('') + '</tr>').join('') +
+          '</tbody></table>',
+      );
+    } else if (line.trim() !== '') html.push(`<p>${escape(line)}</p>`);
+  }
+  return html.join('\n');
+}
