@@ -7,7 +7,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { UsageError } from '../../core/errors.js';
-import type { StudyManifest } from '../results.js';
+import { resultColumns, type StudyManifest } from '../results.js';
 
 /** A parsed CSV: header plus rows of cells, all as written. */
 export interface CsvTable {
@@ -95,29 +95,8 @@ export function parseCsv(text: string, file: string): CsvTable {
   return { header, rows };
 }
 
-/** Columns of results.csv the report needs (see resultColumns). */
-export const REQUIRED_RESULT_COLUMNS = [
-  'id',
-  'defense',
-  'scheme',
-  'aggregator',
-  'attack',
-  'placement',
-  'n',
-  's',
-  'r',
-  'm',
-  'seed',
-  'model',
-  'dataset',
-  'finalTestAccuracy',
-  'computeMs',
-  'encodeMs',
-  'commMs',
-  'decodeMs',
-  'updateMs',
-  'modeledSeconds',
-] as const;
+/** Columns of results.csv the report needs: every fixed column the study writer writes. */
+export const REQUIRED_RESULT_COLUMNS: readonly string[] = resultColumns([]);
 
 const NUMERIC_RESULT_COLUMNS = [
   'n',
