@@ -45,6 +45,8 @@ export interface StudyManifest {
   /** The defense label that speedups are measured against (e.g. "geomedian"). */
   reference?: string;
   runs: StudyRun[];
+  /** Where the study ran (written by the runner): timings mean little without it. */
+  environment?: { draco: string; node: string; cpu: string; cores: number; platform: string };
   /** Present when the study measures PS aggregation cost vs n. */
   aggregationCost?: { rules: string[]; n: number[]; d: number; runs?: number };
 }

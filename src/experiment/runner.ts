@@ -4,6 +4,7 @@
  * is finished and skipped. After every run results.csv is rewritten from all finished runs.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus as cpus_ } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../core/errors.js';
 import { median } from '../core/stats.js';
@@ -35,6 +36,20 @@ export interface StudyOutcome {
   failed: { id: string; message: string }[];
 }
 
+function environment(): NonNullable<StudyManifest['environment']> {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  const cpus = cpus_();
+  return {
+    draco: pkg.version,
+    node: process.version,
+    cpu: cpus[0]?.model ?? 'unknown',
+    cores: cpus.length,
+    platform: `${process.platform}-${process.arch}`,
+  };
+}
+
 export function runDir(out: string, id: string): string {
   return join(out, 'runs', id);
 }
@@ -50,7 +65,8 @@ export async function runStudy(
   } catch (e) {
     throw new UsageError(`cannot create ${out}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
-  writeFileSync(join(out, 'study.json'), JSON.stringify(manifest, null, 2) + '\n');
+  const withEnv: StudyManifest = { ...manifest, environment: environment() };
+  writeFileSync(join(out, 'study.json'), JSON.stringify(withEnv, null, 2) + '\n');
 
   let ran = 0;
   let skipped = 0;

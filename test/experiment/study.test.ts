@@ -185,6 +185,7 @@ describe('running a tiny study', () => {
     assert.match(tables, /speedup vs coord median/);
     assert.match(tables, /\| coord median \| [\d.]+ \|/);
     assert.match(html, /Summary by cluster and attack/);
+    assert.match(html, /ran on<\/th><td>.+ cores\), [a-z0-9]+-[a-z0-9]+, Node v\d+/);
   });
 
   test('draco experiment CLI: --dry-run lists runs; a bad file is one line, exit 2', () => {

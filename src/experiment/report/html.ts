@@ -70,6 +70,10 @@ function settingsTable(study: LoadedStudy): string {
     ],
     ['finished runs', `${rows.length} of ${m.runs.length} planned`],
   ];
+  if (m.environment !== undefined) {
+    const e = m.environment;
+    entries.push(['ran on', `${e.cpu} (${e.cores} cores), ${e.platform}, Node ${e.node}, draco ${e.draco}`]);
+  }
   if (m.targets.length > 0) entries.push(['accuracy targets', m.targets.join(', ')]);
   if (rows.length > 0) {
     entries.push(

@@ -174,6 +174,9 @@ const ManifestSchema = z.object({
   targets: z.array(z.number()).default([]),
   network: z.object({ bandwidthMBps: z.number(), latencyMs: z.number() }),
   reference: z.string().optional(),
+  environment: z
+    .object({ draco: z.string(), node: z.string(), cpu: z.string(), cores: z.number(), platform: z.string() })
+    .optional(),
   runs: z.array(z.object({ id: z.string(), labels: z.record(z.string(), z.unknown()) }).loose()),
   aggregationCost: z
     .object({
