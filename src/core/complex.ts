@@ -244,13 +244,81 @@ export function lstsq(a: CMat, b: CMat): CMat {
   if (a.rows < a.cols) throw new Error(`lstsq: needs rows >= cols (got ${a.rows}x${a.cols})`);
   if (b.rows !== a.rows) throw new Error(`lstsq: b has ${b.rows} rows, a has ${a.rows}`);
   const qr = householderQR(a);
+  assertFullRank(qr, a.cols, 'lstsq');
+  return backSubstitute(qr.r, applyQH(qr, b), a.cols);
+}
+
+/**
+ * Check that the QR of a full-column-rank `a` (rows >= cols) is numerically nonsingular.
+ * Throws otherwise (use `minNormSolve` then).
+ */
+function assertFullRank(qr: Householder, cols: number, who: string): void {
   const r0 = Math.hypot(...cget(qr.r, 0, 0));
-  for (let i = 0; i < a.cols; i++) {
+  for (let i = 0; i < cols; i++) {
     if (!(Math.hypot(...cget(qr.r, i, i)) > 1e-13 * r0)) {
-      throw new Error(`lstsq: matrix is rank deficient (R[${i}][${i}] ~ 0)`);
+      throw new Error(`${who}: matrix is rank deficient (R[${i}][${i}] ~ 0)`);
     }
   }
-  return backSubstitute(qr.r, applyQH(qr, b), a.cols);
+}
+
+/** A Householder QR of a full-column-rank matrix, with its shape. */
+export interface FullQR extends Householder {
+  readonly rows: number;
+  readonly cols: number;
+}
+
+/**
+ * QR factorisation of a full-column-rank `a` (rows >= cols) for `qrSolve` and `qrAdjointSolve`,
+ * which then share one factorisation. Throws if `a` is numerically rank deficient.
+ */
+export function qrFull(a: CMat): FullQR {
+  if (a.rows < a.cols) throw new Error(`qrFull: needs rows >= cols (got ${a.rows}x${a.cols})`);
+  const qr = householderQR(a);
+  assertFullRank(qr, a.cols, 'qrFull');
+  return { ...qr, rows: a.rows, cols: a.cols };
+}
+
+/** Least squares `argmin ||a x - b||` from `qrFull(a)`. */
+export function qrSolve(qr: FullQR, b: CMat): CMat {
+  if (b.rows !== qr.rows) throw new Error(`qrSolve: b has ${b.rows} rows, a has ${qr.rows}`);
+  return backSubstitute(qr.r, applyQH(qr, b), qr.cols);
+}
+
+/**
+ * Minimum-norm solution of the underdetermined `a^H x = c` (c has `cols` rows) from
+ * `qrFull(a)`: with `a = Q R`, `x = Q [R^{-H} c; 0]` (forward substitution, then the reflectors).
+ * Backward stable: `a^H x - c` is at rounding level relative to `|a| |x|` whatever the condition
+ * of `a`. (Taking rows of the pseudo-inverse `lstsq(a, I)` instead is only forward stable: its
+ * rows times `a` miss `I` by cond(a) * eps, which the MDS decoder measured as up to 100x more
+ * error at n = 45 with adjacent suspects, spec "Cyclic code" step 5.)
+ */
+export function qrAdjointSolve(qr: FullQR, c: CMat): CMat {
+  const k = qr.cols;
+  if (c.rows !== k) throw new Error(`qrAdjointSolve: c has ${c.rows} rows, a has ${k} columns`);
+  const R = qr.r;
+  const y = cmat(qr.rows, c.cols); // zero below row k, then x = Q y
+  for (let col = 0; col < c.cols; col++) {
+    for (let i = 0; i < k; i++) {
+      let sr = c.data[2 * (i * c.cols + col)];
+      let si = c.data[2 * (i * c.cols + col) + 1];
+      for (let j = 0; j < i; j++) {
+        // (R^H)[i][j] = conj(R[j][i])
+        const [tr, ti] = cget(R, j, i);
+        const yr = y.data[2 * (j * c.cols + col)];
+        const yi = y.data[2 * (j * c.cols + col) + 1];
+        sr -= tr * yr + ti * yi;
+        si -= tr * yi - ti * yr;
+      }
+      const [dr, di0] = cget(R, i, i);
+      const di = -di0;
+      const den = dr * dr + di * di;
+      y.data[2 * (i * c.cols + col)] = (sr * dr + si * di) / den;
+      y.data[2 * (i * c.cols + col) + 1] = (si * dr - sr * di) / den;
+    }
+  }
+  // Q y = H_0 H_1 ... H_{k-1} y: the reflectors in reverse order (each is Hermitian).
+  for (let t = qr.vs.length - 1; t >= 0; t--) applyReflector(qr.vs[t], y, t, 0);
+  return y;
 }
 
 /**

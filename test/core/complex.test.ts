@@ -10,6 +10,9 @@ import {
   applyQH,
   lstsq,
   minNormSolve,
+  qrAdjointSolve,
+  qrFull,
+  qrSolve,
   type CMat,
 } from '../../src/core/complex.js';
 import { Rng } from '../../src/core/rng.js';
@@ -110,5 +113,51 @@ describe('complex linear algebra', () => {
     const tight = minNormSolve(a, b, 0);
     assert.equal(tight.rank, 2);
     assert.ok(Math.abs(tight.x.data[2] - 1) < 1e-12);
+  });
+
+  test('qrSolve equals lstsq; qrAdjointSolve is the min-norm solution of a^H x = c, backward stable', () => {
+    const rng = Rng.derive(5, 'adjoint');
+    const a = crandom(9, 4, rng);
+    const b = crandom(9, 2, rng);
+    const qr = qrFull(a);
+    assert.ok(cnorm(csub(qrSolve(qr, b), lstsq(a, b))) <= 1e-14 * cnorm(lstsq(a, b)));
+    const c = crandom(4, 2, rng);
+    const x = qrAdjointSolve(qr, c);
+    assert.ok(cnorm(csub(cmatmul(cadjoint(a), x), c)) <= 1e-13 * cnorm(c), 'a^H x = c');
+    // Minimum norm: x lies in range(a), i.e. x = a (a^H a)^-1 a^H x.
+    const back = cmatmul(a, lstsq(a, x));
+    assert.ok(cnorm(csub(back, x)) <= 1e-13 * cnorm(x), 'x in range(a)');
+    assert.throws(() => qrFull(cmat(5, 2)), /rank deficient/);
+  });
+
+  test('qrAdjointSolve: residual at rounding level where rows of the pseudo-inverse miss by cond * eps', () => {
+    // C1[H,:] of the n = 63 DFT code with 12 adjacent rows removed: cond ~ 3e5 (spec "Cyclic code").
+    const n = 63;
+    const K = n - 24;
+    const keep = Array.from({ length: n - 12 }, (_, i) => i + 12);
+    const a = cmat(keep.length, K);
+    keep.forEach((j, i) => {
+      for (let t = 0; t < K; t++) {
+        const ang = (-2 * Math.PI * ((j * t) % n)) / n;
+        a.data[2 * (i * K + t)] = Math.cos(ang) / Math.sqrt(n);
+        a.data[2 * (i * K + t) + 1] = Math.sin(ang) / Math.sqrt(n);
+      }
+    });
+    const e0 = cmat(K, 1);
+    e0.data[0] = 1;
+    const x = qrAdjointSolve(qrFull(a), e0);
+    const direct = cnorm(csub(cmatmul(cadjoint(a), x), e0));
+    // The same vector read off as row 0 of pinv(a) = lstsq(a, I), conjugated.
+    const id = cmat(keep.length, keep.length);
+    for (let i = 0; i < keep.length; i++) id.data[2 * (i * keep.length + i)] = 1;
+    const pinv = lstsq(a, id);
+    const row = cmat(keep.length, 1);
+    for (let i = 0; i < keep.length; i++) {
+      row.data[2 * i] = pinv.data[2 * i];
+      row.data[2 * i + 1] = -pinv.data[2 * i + 1];
+    }
+    const viaPinv = cnorm(csub(cmatmul(cadjoint(a), row), e0));
+    assert.ok(direct <= 1e-13, `direct residual ${direct}`);
+    assert.ok(viaPinv > 100 * direct, `pinv row residual ${viaPinv} vs direct ${direct}`);
   });
 });
