@@ -2,6 +2,7 @@
  * mean (spec "Aggregators"): `(1/n) sum x_i`. No robustness; the adversary-free baseline.
  * Cost O(nd), memory-bound.
  */
+import { arenaOf } from '../core/simd/arena.js';
 import type { Vec } from '../core/vec.js';
 import type { Aggregator, AggregatorDef } from './types.js';
 
@@ -9,15 +10,43 @@ const BLOCK = 4096;
 
 /**
  * `(1/n) sum x_i` in float64, optionally weighted (`weights[i]` per input, then no 1/n).
- * Blocked over d with four inputs per pass: the 32 KB output block stays in L1 and is written to
- * memory once, so the cost is one streaming read of the inputs.
+ *
+ * Per coordinate the sum is exactly `acc = 0; acc += ((x0 + x1) + x2) + x3` for each group of
+ * four inputs, `acc += x` for each remaining one, then `acc *= 1/n`; both paths keep that order,
+ * so the result is bitwise the same whichever runs. When every input is a view on one
+ * MessageArena (the PS's validated messages), a WebAssembly SIMD kernel (core/simd/kernels.wat)
+ * does all but the last d mod 8 coordinates; otherwise the JS loop does everything.
  */
-export function meanOf(inputs: readonly Vec[], weights?: ArrayLike<number>): Float64Array {
-  const n = inputs.length;
+export function meanOf(
+  inputs: readonly Vec[],
+  weights?: ArrayLike<number>,
+  into?: Float64Array,
+): Float64Array {
   const d = inputs[0].length;
-  const out = new Float64Array(d);
+  const out = into !== undefined && into.length === d ? into : new Float64Array(d);
+  const done = arenaOf(inputs[0])?.meanInto(inputs, out, weights) ?? 0;
+  if (done < d) {
+    if (out === into) out.fill(0, done); // the JS loop accumulates into zeros
+    meanRange(inputs, weights, out, done, d);
+  }
+  return out;
+}
+
+/**
+ * The JS loop: coordinates [from, to) of the mean into `out` (zeros there). Blocked over d with
+ * four inputs per pass: the 32 KB output block stays in L1 and is written to memory once, so the
+ * cost is one streaming read of the inputs.
+ */
+function meanRange(
+  inputs: readonly Vec[],
+  weights: ArrayLike<number> | undefined,
+  out: Float64Array,
+  from: number,
+  d: number,
+): void {
+  const n = inputs.length;
   const inv = 1 / n;
-  for (let s = 0; s < d; s += BLOCK) {
+  for (let s = from; s < d; s += BLOCK) {
     const e = Math.min(d, s + BLOCK);
     let i = 0;
     if (weights === undefined) {
@@ -59,7 +88,6 @@ export function meanOf(inputs: readonly Vec[], weights?: ArrayLike<number>): Flo
     // Scale while the block is still in L1.
     if (weights === undefined) for (let k = s; k < e; k++) out[k] *= inv;
   }
-  return out;
 }
 
 export function createMean(): Aggregator {
@@ -69,7 +97,7 @@ export function createMean(): Aggregator {
     precondition(n) {
       return n >= 1 ? null : `mean needs at least one input (n = ${n})`;
     },
-    aggregate: (inputs) => meanOf(inputs),
+    aggregate: (inputs, ctx) => meanOf(inputs, undefined, ctx.out),
   };
 }
 

@@ -34,6 +34,12 @@ export interface AggregatorContext {
   previous?: Float64Array;
   /** When given, the rule writes what it did here (iterations, selected inputs). */
   info?: AggregateInfo;
+  /**
+   * A buffer of length d the rule may write its result into and return instead of allocating
+   * (a fresh 8 MB vector per call costs as much as the mean itself: first-touch page faults).
+   * The caller owns it and overwrites it on the next call. Rules are free to ignore it.
+   */
+  out?: Float64Array;
 }
 
 export interface Aggregator {

@@ -1,6 +1,8 @@
 /**
  * `draco bench aggregate`: median wall time of each aggregation rule on n seeded random float32
- * inputs of length d, and the input bandwidth it reaches (n * d * 4 bytes / median time).
+ * inputs of length d, and the input bandwidth it reaches (n * d * 4 bytes / median time). The
+ * inputs are slots of a MessageArena, as the training PS's validated messages are, so rules with
+ * a SIMD kernel (mean) run it as in training (DRACO_SIMD=0: plain arrays and JS loops).
  *
  * Besides the registered rules (any spec, e.g. `geomedian:iters=10,tol=0`): `distances` (the
  * pairwise squared-distance matrix alone, what Krum, Multi-Krum, Bulyan and NNM share),
@@ -12,6 +14,7 @@
 import { Command } from 'commander';
 import { UsageError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
+import { MessageArena } from '../core/simd/arena.js';
 import { timeRuns } from '../core/stats.js';
 import type { Vec } from '../core/vec.js';
 import { aggregators, buildAggregator } from '../aggregators/registry.js';
@@ -50,6 +53,8 @@ export interface BenchAggregateRow {
   gbps: number;
   /** geomedian: Weiszfeld iterations of the last run. */
   iterations?: number;
+  /** True when the inputs sat in a MessageArena (wasm memory) as in training, false for plain arrays. */
+  arena: boolean;
 }
 
 export function benchAggregate(o: {
@@ -63,9 +68,12 @@ export function benchAggregate(o: {
 }): BenchAggregateRow[] {
   const { n, d, f } = o;
   const rng = Rng.derive(o.seed ?? 1, 'bench-aggregate');
+  // The inputs live where the training PS keeps validated messages: slots of a MessageArena
+  // (wasm memory, read in place by the SIMD kernels). Plain arrays where no arena can be had.
+  const arena = MessageArena.create(n, d, 'float32');
   const inputs: Float32Array[] = [];
   for (let i = 0; i < n; i++) {
-    const x = new Float32Array(d);
+    const x = (arena?.slot(i) as Float32Array | undefined) ?? new Float32Array(d);
     rng.fillNormal(x);
     inputs.push(x);
   }
@@ -86,9 +94,11 @@ export function benchAggregate(o: {
       run = () => void signMajorityPacked(packed, d);
     } else {
       const agg = buildAggregator(rule, { n, f });
+      // As the uncoded scheme does: one result buffer reused across steps.
+      const out = new Float64Array(d);
       run = () => {
         const info: AggregateInfo = {};
-        agg.aggregate(inputs, { f, rng: Rng.derive(o.seed ?? 1, 'ps', 0), info });
+        agg.aggregate(inputs, { f, rng: Rng.derive(o.seed ?? 1, 'ps', 0), info, out });
         return info;
       };
     }
@@ -102,6 +112,7 @@ export function benchAggregate(o: {
       medianMs: Math.round(medianMs * 1e4) / 1e4,
       minMs: Math.round(minMs * 1e4) / 1e4,
       gbps: Number(((n * d * 4) / (medianMs * 1e6)).toPrecision(4)),
+      arena: arena !== null,
     };
     if (info && info.iterations !== undefined) row.iterations = info.iterations;
     rows.push(row);
@@ -116,6 +127,8 @@ export function benchAggregateCommand(): Command {
       'Median wall time of each aggregation rule over n seeded random float32 inputs of length d, and the ' +
         'input bandwidth (n * d * 4 bytes / median). Extras: distances (the Krum distance matrix alone), ' +
         'sign-majority-packed (PS side on packed signs), vote (the repetition majority vote).\n' +
+        'The inputs sit in WebAssembly memory, where the training PS copies validated messages, so ' +
+        'mean runs its SIMD kernel as in training; DRACO_SIMD=0 uses plain arrays and the JS loops.\n' +
         'Rules are specs: --rules median,geomedian:iters=10,tol=0,krum',
     )
     .option('--n <N>', 'number of inputs', positiveInt, 15)

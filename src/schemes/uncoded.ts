@@ -28,6 +28,7 @@ export function createUncoded(opts: SchemeOptions): Scheme {
   }
   const assignment = Array.from({ length: n }, (_, i) => [i]);
   const label = aggregator.name;
+  let out: Float64Array | null = null;
 
   return {
     name: 'uncoded',
@@ -63,7 +64,9 @@ export function createUncoded(opts: SchemeOptions): Scheme {
         return { gradient, samplesCovered: 1, suspects: [], failures: [], abort: false };
       }
       // The rule estimates one partition's gradient sum, which stands for the mean partition size.
-      const gradient = aggregator.aggregate(received, { f: s, rng: ctx.rng });
+      // One result buffer per run: the loop consumes the gradient before the next decode.
+      if (out === null || out.length !== received[0].length) out = new Float64Array(received[0].length);
+      const gradient = aggregator.aggregate(received, { f: s, rng: ctx.rng, out });
       return { gradient, samplesCovered: batch / n, suspects: [], failures: [], abort: false };
     },
   };

@@ -7,6 +7,7 @@ import { UsageError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { median } from '../core/stats.js';
 import { allFinite, sha256Hex, type Vec } from '../core/vec.js';
+import { arenaFor, storeFinite } from '../core/simd/arena.js';
 import { createPlacement, replicaGroups } from '../attacks/placement.js';
 import { createEngine } from '../cluster/index.js';
 import { buildWorkerContext } from '../cluster/worker-step.js';
@@ -104,8 +105,12 @@ export interface TrainResult {
   params: Float32Array;
 }
 
-/** Check a worker's message before it can reach the decoder; returns the reason to reject it. */
-export function validateMessage(msg: Vec, scheme: Scheme): string | null {
+/**
+ * Check a worker's message before it can reach the decoder; returns the reason to reject it.
+ * With `into` (the sender's MessageArena slot, same dtype and length) a float message is also
+ * copied there while the finiteness check reads it; the decoder then gets the slot.
+ */
+export function validateMessage(msg: Vec, scheme: Scheme, into?: Vec): string | null {
   if (scheme.messageFormat === 'sign-bits') {
     // Packed signs (uncoded + sign-majority): every bit pattern is a valid vote.
     const m: unknown = msg;
@@ -117,7 +122,7 @@ export function validateMessage(msg: Vec, scheme: Scheme): string | null {
   const wantType = scheme.messageDtype === 'float64' ? Float64Array : Float32Array;
   if (!(msg instanceof wantType)) return `wrong dtype (want ${scheme.messageDtype})`;
   if (msg.length !== scheme.messageLength) return `wrong length ${msg.length} (want ${scheme.messageLength})`;
-  if (!allFinite(msg)) return 'non-finite values';
+  if (into !== undefined ? !storeFinite(into, msg) : !allFinite(msg)) return 'non-finite values';
   return null;
 }
 
@@ -211,6 +216,11 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
 
       // Validate: a bad message becomes an erasure and never reaches the decoder.
       const messages: (Vec | null)[] = new Array(n).fill(null);
+      // Float messages go into wasm memory for the SIMD kernels (core/simd); one arena per run.
+      const arena =
+        scheme.messageFormat === 'sign-bits'
+          ? null
+          : arenaFor(scheme, n, scheme.messageLength, scheme.messageDtype);
       const erasures: number[] = [];
       const rejected: string[] = [];
       for (const rep of result.reports) {
@@ -219,11 +229,12 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
           if (rep.rejected !== undefined) rejected.push(`${rep.worker}: ${rep.rejected}`);
           continue;
         }
-        const why = validateMessage(rep.message, scheme);
+        const slot = messages[rep.worker] === null ? arena?.slot(rep.worker) : undefined;
+        const why = validateMessage(rep.message, scheme, slot);
         if (why) {
           erasures.push(rep.worker);
           rejected.push(`${rep.worker}: ${why}`);
-        } else messages[rep.worker] = rep.message;
+        } else messages[rep.worker] = slot ?? rep.message;
       }
 
       const decStart = performance.now();

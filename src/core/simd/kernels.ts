@@ -1,0 +1,80 @@
+/**
+ * The WebAssembly SIMD kernels (kernels.wat, compiled into kernels.wasm.ts) and how to bind them
+ * to a memory. @types/node declares no WebAssembly globals, so the few calls used are typed here.
+ */
+import { KERNELS_WASM_BASE64 } from './kernels.wasm.js';
+
+export interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+}
+
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: object };
+  Memory: new (desc: { initial: number; maximum: number }) => WasmMemory;
+}
+
+/** The exports of kernels.wat; addresses are byte offsets into the bound memory. */
+export interface Kernels {
+  /** 1 when all `len` float32 at `p` are finite. */
+  finite_f32(p: number, len: number): number;
+  finite_f64(p: number, len: number): number;
+  /**
+   * `len` (a multiple of 8) float64 at `out`: the mean of coordinates [k0, k0 + len) of the n
+   * inputs whose addresses are the i32s at `tab`. kind: 0 float32, 1 float32 weighted by the f64s
+   * at `wtab`, 2 float64, 3 float64 weighted.
+   */
+  mean(
+    tab: number,
+    wtab: number,
+    n: number,
+    k0: number,
+    len: number,
+    out: number,
+    inv: number,
+    kind: number,
+  ): void;
+}
+
+/** 64 KiB, the wasm page. */
+export const PAGE = 65536;
+/** A 32-bit wasm memory holds at most 65536 pages (4 GiB). */
+export const MAX_PAGES = 65536;
+
+const wasmApi = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+let module: object | null | undefined;
+
+/** The compiled module, or null where WebAssembly SIMD is unavailable (then callers use JS). */
+function kernelModule(): object | null {
+  if (module === undefined) {
+    try {
+      module = wasmApi ? new wasmApi.Module(Buffer.from(KERNELS_WASM_BASE64, 'base64')) : null;
+    } catch {
+      module = null;
+    }
+  }
+  return module;
+}
+
+/** True when the SIMD path can run here (a runtime with wasm SIMD, and not DRACO_SIMD=0). */
+export function simdAvailable(): boolean {
+  return process.env.DRACO_SIMD !== '0' && kernelModule() !== null;
+}
+
+/**
+ * A fixed-size memory (maximum = initial: it can never grow, so views on it never detach) and the
+ * kernels bound to it; null when SIMD is unavailable or the memory cannot be had.
+ */
+export function createKernelMemory(bytes: number): { memory: WasmMemory; kernels: Kernels } | null {
+  const mod = simdAvailable() ? kernelModule() : null;
+  const pages = Math.ceil(bytes / PAGE);
+  if (mod === null || !wasmApi || pages > MAX_PAGES) return null;
+  let memory: WasmMemory;
+  try {
+    memory = new wasmApi.Memory({ initial: Math.max(1, pages), maximum: Math.max(1, pages) });
+  } catch {
+    return null; // out of address space: the caller keeps the plain-array path
+  }
+  const kernels = new wasmApi.Instance(mod, { env: { memory } }).exports as Kernels;
+  return { memory, kernels };
+}
