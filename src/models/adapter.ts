@@ -12,11 +12,50 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../core/rng.js';
 import type { Batch } from '../data/types.js';
+import { asWasm } from './kernels/wasm.js';
 import type { Network, ParamSpec } from './layers.js';
 import type { EvalResult, GradientResult, TrainableModel } from './types.js';
 
 /** Samples per forward pass in `evaluate`. */
 const EVAL_CHUNK = 1000;
+
+/**
+ * A read-only view of `t`'s values, valid until the next tensor allocation: on wasm straight
+ * from the heap (dataSync would copy), on cpu the backend's own array.
+ */
+function readView(t: tf.Tensor): Float32Array {
+  if (tf.getBackend() === 'wasm') return asWasm(tf.backend()).typedArrayFromHeap(t) as Float32Array;
+  return t.dataSync() as Float32Array;
+}
+
+/**
+ * Softmax cross-entropy of `n` rows of `c` logits against integer labels, SUMMED over rows, in
+ * float64 (log-sum-exp with the row maximum subtracted). With `grad`, also writes dLoss/dlogits
+ * = softmax(z) - onehot(label) there. Plain JS: on [32, 10] logits this is a few microseconds,
+ * where tfjs's logSoftmax, one-hot and their gradients take about fifteen kernel calls.
+ */
+export function softmaxCrossEntropy(
+  z: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  n: number,
+  c: number,
+  grad?: Float32Array,
+): number {
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const o = i * c;
+    let m = -Infinity;
+    for (let k = 0; k < c; k++) m = Math.max(m, z[o + k]);
+    let s = 0;
+    for (let k = 0; k < c; k++) s += Math.exp(z[o + k] - m);
+    const lse = m + Math.log(s);
+    total += lse - z[o + labels[i]];
+    if (grad !== undefined) {
+      for (let k = 0; k < c; k++) grad[o + k] = Math.exp(z[o + k] - lse) - (k === labels[i] ? 1 : 0);
+    }
+  }
+  return total;
+}
 
 const prod = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
@@ -113,36 +152,10 @@ class TfModel implements TrainableModel {
     }
   }
 
-  /** Inputs of samples [from, to) of `batch` as tensors: x `[m, ...inputShape]` and one-hot y. */
-  private tensors(
-    batch: Batch,
-    from: number,
-    to: number,
-  ): { x: tf.Tensor; y: tf.Tensor; labels: tf.Tensor1D } {
+  /** Inputs of samples [from, to) of `batch` as a tensor `[m, ...inputShape]`. */
+  private input(batch: Batch, from: number, to: number): tf.Tensor {
     const per = prod(this.net.inputShape);
-    const m = to - from;
-    const x = tf.tensor(batch.x.subarray(from * per, to * per), [m, ...this.net.inputShape], 'float32');
-    const labels = tf.tensor1d(batch.y.subarray(from, to), 'int32');
-    const y = tf.oneHot(labels, this.net.numClasses);
-    return { x, y, labels };
-  }
-
-  /**
-   * Sum over samples of -log softmax(logits)[label] (y one-hot), as ONE tape node whose gradient
-   * is (softmax(logits) - y) * dy: three kernels, where the chain of taped ops (logSoftmax, mul,
-   * sum, neg) runs about eight, most of them broadcasting bookkeeping.
-   */
-  private static lossSum(logits: tf.Tensor, y: tf.Tensor): tf.Scalar {
-    const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-      const ls = tf.logSoftmax(args[0] as tf.Tensor);
-      (args[1] as tf.GradSaveFunc)([ls]);
-      return {
-        value: tf.neg(tf.sum(tf.mul(y, ls))),
-        gradFunc: (dy: tf.Tensor | tf.Tensor[], [sls]: tf.Tensor[]) =>
-          tf.mul(tf.sub(tf.exp(sls), y), dy as tf.Tensor),
-      };
-    });
-    return f(logits) as tf.Scalar;
+    return tf.tensor(batch.x.subarray(from * per, to * per), [to - from, ...this.net.inputShape], 'float32');
   }
 
   gradient(batch: Batch): GradientResult {
@@ -150,18 +163,39 @@ class TfModel implements TrainableModel {
     this.checkBatch(batch, 'gradient');
     const grad = new Float32Array(this.numParams);
     if (batch.n === 0) return { grad, lossSum: 0 };
+    const { n } = batch;
+    const c = this.net.numClasses;
     let lossSum = 0;
     tf.tidy(() => {
-      const { x, y } = this.tensors(batch, 0, batch.n);
-      const { value, grads } = tf.variableGrads(() => TfModel.lossSum(this.net.forward(x, vars), y), vars);
+      const x = this.input(batch, 0, n);
+      const lossGrad = (logits: tf.Tensor): tf.Tensor => {
+        const d = new Float32Array(n * c);
+        lossSum = softmaxCrossEntropy(readView(logits), batch.y, n, c, d);
+        return tf.tensor2d(d, [n, c]);
+      };
+      let grads: tf.Tensor[];
+      if (this.net.backprop != null) grads = this.net.backprop(x, vars, lossGrad);
+      else {
+        // tfjs's tape, with the loss as one node whose forward pass already has the gradient.
+        const loss = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+          // Saved: customGrad disposes whatever else its forward function made.
+          (args[1] as tf.GradSaveFunc)([lossGrad(args[0] as tf.Tensor)]);
+          return {
+            value: tf.scalar(lossSum),
+            gradFunc: (dy: tf.Tensor | tf.Tensor[], [d]: tf.Tensor[]) => tf.mul(d, dy as tf.Tensor),
+          };
+        });
+        const byName = tf.variableGrads(() => loss(this.net.forward(x, vars)) as tf.Scalar, vars).grads;
+        grads = vars.map((v) => byName[v.name]);
+      }
       let off = 0;
-      vars.forEach((v, i) => {
-        const g = grads[v.name];
-        if (g == null) throw new Error(`no gradient for ${this.net.params[i].name}`);
-        grad.set(g.dataSync() as Float32Array, off);
+      grads.forEach((g, i) => {
+        if (g == null || g.size !== this.sizes[i]) {
+          throw new Error(`no gradient of the right size for ${this.net.params[i].name}`);
+        }
+        grad.set(readView(g), off);
         off += this.sizes[i];
       });
-      lossSum = value.dataSync()[0];
     });
     return { grad, lossSum };
   }
@@ -170,18 +204,22 @@ class TfModel implements TrainableModel {
     const vars = this.live();
     this.checkBatch(batch, 'evaluate');
     if (batch.n === 0) throw new Error('evaluate: empty batch');
+    const c = this.net.numClasses;
     let loss = 0;
     let correct = 0;
     for (let from = 0; from < batch.n; from += EVAL_CHUNK) {
       const to = Math.min(batch.n, from + EVAL_CHUNK);
-      const [l, c] = tf.tidy(() => {
-        const { x, y, labels } = this.tensors(batch, from, to);
-        const logits = this.net.forward(x, vars);
-        const hits = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'int32'));
-        return [TfModel.lossSum(logits, y).dataSync()[0], hits.dataSync()[0]];
+      const labels = batch.y.subarray(from, to);
+      tf.tidy(() => {
+        const z = readView(this.net.forward(this.input(batch, from, to), vars));
+        loss += softmaxCrossEntropy(z, labels, to - from, c);
+        for (let i = 0; i < to - from; i++) {
+          // The first maximum, as tf.argMax.
+          let best = 0;
+          for (let k = 1; k < c; k++) if (z[i * c + k] > z[i * c + best]) best = k;
+          if (best === labels[i]) correct++;
+        }
       });
-      loss += l;
-      correct += c;
     }
     return { loss: loss / batch.n, accuracy: correct / batch.n, n: batch.n };
   }

@@ -36,7 +36,7 @@ test('profileStep reports per-kernel times including our Conv2DBackpropFilter', 
   const bpf = p.kernels.find((k) => k.kernelName === 'Conv2DBackpropFilter');
   assert.equal(bpf?.calls, 2, `kernels: ${names}`);
   // The conv layers run their forward as one FusedConv2D kernel (src/models/layers.ts).
-  assert.ok(names.includes('FusedConv2D') && names.includes('MaxPoolGrad'));
+  assert.ok(names.includes('FusedConv2D') && names.includes('DracoReluMaxPoolGrad'));
   assert.ok(p.kernels.every((k) => k.totalMs >= 0));
   for (let i = 1; i < p.kernels.length; i++) assert.ok(p.kernels[i - 1].totalMs >= p.kernels[i].totalMs);
 });

@@ -1,6 +1,7 @@
 /**
  * Our wasm overrides of BatchMatMul (transposed operands), Conv2DBackpropInput (stride 1) and
- * MaxPoolGrad against the cpu backend's kernels, on the same inputs.
+ * MaxPoolGrad against the cpu backend's kernels, on the same inputs, and our fused
+ * DracoReluMaxPoolGrad (wasm and cpu) against the stock kernels it replaces.
  * Bounds: max |wasm - cpu| / max |cpu| < 1e-5 for the sums (float32 sums of up to a few thousand
  * terms, in a different order); MaxPoolGrad with non-overlapping windows sums nothing, so it must
  * equal cpu bit for bit.
@@ -43,6 +44,7 @@ const MATMUL: { a: number[]; b: number[]; tA: boolean; tB: boolean }[] = [
   { a: [7, 5], b: [9, 7], tA: true, tB: true },
   { a: [3, 6, 4], b: [3, 5, 4], tA: false, tB: true }, // batched
   { a: [2, 6, 4], b: [2, 6, 5], tA: true, tB: false },
+  { a: [2, 3, 4], b: [2, 9, 4], tA: false, tB: true }, // batched, B larger: computed as (B A^T)^T
   { a: [13, 8], b: [8, 11], tA: false, tB: false }, // stock path
 ];
 
@@ -143,6 +145,55 @@ for (const [i, c] of POOL.entries()) {
     // Every dy value lands somewhere: the sums agree.
     const sum = (a: Float32Array) => a.reduce((s, v) => s + v, 0);
     assert.ok(Math.abs(sum(wasm.data) - sum(dy.data)) < 1e-3 * (1 + Math.abs(sum(dy.data))));
+  });
+}
+
+// ---- DracoReluMaxPoolGrad ----
+
+const RELU_POOL: { y: number[]; size: number }[] = [
+  { y: [32, 28, 28, 6], size: 2 }, // LeNet conv1
+  { y: [3, 11, 9, 4], size: 2 }, // odd sizes: last row/col outside every window
+  { y: [2, 10, 10, 3], size: 3 }, // generic (not unrolled) loop, one row/col left over
+  { y: [2, 4, 4, 2], size: 1 },
+];
+
+for (const [i, c] of RELU_POOL.entries()) {
+  test(`DracoReluMaxPoolGrad = step(y) * MaxPoolGrad and its sum; wasm = cpu: y [${c.y}] size ${c.size}`, async () => {
+    const y = input(c.y, i, 'y');
+    // A ReLU output: about half exact zeros (whole windows of them too), and some ties > 0.
+    for (let p = 0; p < y.data.length; p++) {
+      if (y.data[p] < 0) y.data[p] = 0;
+      else if (p % 7 === 0) y.data[p] = 0.5;
+    }
+    const poolAttrs = { filterSize: [c.size, c.size], strides: [c.size, c.size], pad: 'valid' };
+    const pooled = await run('cpu', 'MaxPool', { x: y }, poolAttrs);
+    const dy = input(pooled.shape, i, 'dy');
+    const ref = await run('cpu', 'MaxPoolGrad', { dy, input: y, output: pooled }, poolAttrs);
+    const chans = c.y[3];
+    const refDz = ref.data.map((v, p) => (y.data[p] > 0 ? v : 0));
+    const refDb = new Float64Array(chans);
+    refDz.forEach((v, p) => (refDb[p % chans] += v));
+    for (const backend of ['cpu', 'wasm'] as const) {
+      await initBackend(backend);
+      const [dz, db] = tf.tidy(() => {
+        const out = tf
+          .engine()
+          .runKernel(
+            'DracoReluMaxPoolGrad',
+            { y: tf.tensor(y.data, y.shape), dy: tf.tensor(dy.data, dy.shape) },
+            { size: c.size },
+          ) as tf.Tensor[];
+        return out.map((t) => ({ data: (t.dataSync() as Float32Array).slice(), shape: t.shape }));
+      });
+      assert.deepEqual(dz.shape, c.y);
+      assert.deepEqual(db.shape, [chans]);
+      // dz routes without sums: equal to the unfused kernels bit for bit (up to the sign of 0).
+      assert.ok(
+        dz.data.every((v, p) => v === refDz[p]),
+        `${backend}: dz differs from step(y) * MaxPoolGrad`,
+      );
+      assert.ok(relErr(db.data, refDb) < 1e-6, `${backend}: db ${relErr(db.data, refDb)}`);
+    }
   });
 }
 

