@@ -8,7 +8,7 @@
  * `bulyanWith(theta, beta)` is shared with DETOX's variant (detox-bulyan.ts).
  */
 import type { Vec } from '../core/vec.js';
-import { forEachSortedBlock } from './columns.js';
+import { forEachRankBlock, forEachSortedBlock } from './columns.js';
 import { krumScores, orderByScore, pairwiseSqDistances } from './distances.js';
 import type { AggregateInfo, Aggregator, AggregatorDef } from './types.js';
 
@@ -28,30 +28,50 @@ export function repeatedKrum(D: Float64Array, n: number, f: number, theta: numbe
 /**
  * Per coordinate, the mean of the `beta` values of `sel` closest to their median (ties: the
  * smaller value). The closest values form a contiguous run of the sorted column, grown from the
- * median outwards.
+ * median outwards, so only ranks lo - beta + 1 .. lo + beta are ever read: for float32 a selection
+ * network sorts just those (columns.ts forEachRankBlock), else each column is sorted.
  */
 export function closestToMedianMean(sel: readonly Vec[], beta: number): Float64Array {
   const d = sel[0].length;
   const out = new Float64Array(d);
   const t = sel.length;
   const lo = (t - 1) >> 1;
-  const hi = t >> 1;
+  const wlo = Math.max(0, lo - beta + 1);
+  const whi = Math.min(t - 1, lo + beta);
   const inv = 1 / beta;
-  forEachSortedBlock(sel, (tile, n, start, count) => {
-    for (let j = 0, base = 0; j < count; j++, base += n) {
-      const med = (tile[base + lo] + tile[base + hi]) / 2;
-      let l = base + lo; // next candidate on the left (values <= med)
-      let r = base + lo + 1; // next candidate on the right
-      const end = base + n;
-      let s = 0;
-      for (let q = 0; q < beta; q++) {
-        if (r >= end || (l >= base && med - tile[l] <= tile[r] - med)) s += tile[l--];
-        else s += tile[r++];
+  const networked =
+    beta >= 1 &&
+    forEachRankBlock(sel, wlo, whi, (vals, m, start, count) => {
+      // vals[base + r] is rank r (r in [wlo, whi]) of coordinate start + j.
+      for (let j = 0, base = -wlo; j < count; j++, base += m) {
+        out[start + j] = closestSum(vals, base, t, beta) * inv;
       }
-      out[start + j] = s * inv;
-    }
+    });
+  if (networked) return out;
+  forEachSortedBlock(sel, (tile, n, start, count) => {
+    for (let j = 0, base = 0; j < count; j++, base += n)
+      out[start + j] = closestSum(tile, base, t, beta) * inv;
   });
   return out;
+}
+
+/**
+ * Sum of the `beta` values closest to the median in the sorted column whose rank r is
+ * `a[base + r]` (r < t; ranks outside lo - beta + 1 .. lo + beta are never read).
+ */
+function closestSum(a: Float32Array | Float64Array, base: number, t: number, beta: number): number {
+  const lo = (t - 1) >> 1;
+  const hi = t >> 1;
+  const med = (a[base + lo] + a[base + hi]) / 2;
+  let l = base + lo; // next candidate on the left (values <= med)
+  let r = base + lo + 1; // next candidate on the right
+  const end = base + t;
+  let s = 0;
+  for (let q = 0; q < beta; q++) {
+    if (r >= end || (l >= base && med - a[l] <= a[r] - med)) s += a[l--];
+    else s += a[r++];
+  }
+  return s;
 }
 
 export function bulyanWith(

@@ -7,8 +7,13 @@
  * is sorted in place by insertion sort, which for n <= ~64 beats any general sort (no calls, no
  * allocation, branch-predictable inner loop). Cost O(n^2 d) compares worst case, ~n^2/4 average;
  * memory traffic one read of the inputs.
+ *
+ * Float32 inputs with n <= 40 take a faster route (`forEachRankBlock`): a generated selection
+ * network delivers just the ranks a rule reads, branch-free (3-4x faster than insertion sort at
+ * n = 15, ~2x at n = 31). Rules keep the sorting route for float64 inputs and larger n.
  */
 import type { Vec } from '../core/vec.js';
+import { float32RankKernel } from './sorting-network.js';
 
 const BLOCK = 512;
 
@@ -25,25 +30,31 @@ export function forEachSortedBlock(
   k: number = inputs.length,
 ): void {
   forEachColumnBlock(inputs, (tile, n, s, cnt) => {
-    for (let j = 0, base = 0; j < cnt; j++, base += n) {
-      const kth = base + k - 1;
-      for (let a = 1; a < n; a++) {
-        const v = tile[base + a];
-        let b: number;
-        if (a < k) b = base + a - 1;
-        else {
-          if (v >= tile[kth]) continue;
-          b = kth - 1; // the current k-th smallest drops out
-        }
-        while (b >= base && tile[b] > v) {
-          tile[b + 1] = tile[b];
-          b--;
-        }
-        tile[b + 1] = v;
-      }
-    }
+    for (let j = 0, base = 0; j < cnt; j++, base += n) sortSmallest(tile, base, n, k);
     visit(tile, n, s, cnt);
   });
+}
+
+/**
+ * Insertion sort of the column `a[base .. base + n)` keeping only its k smallest values, sorted
+ * ascending in the first k slots (stable: equal values keep their input order).
+ */
+export function sortSmallest(a: Float64Array, base: number, n: number, k: number): void {
+  const kth = base + k - 1;
+  for (let q = 1; q < n; q++) {
+    const v = a[base + q];
+    let b: number;
+    if (q < k) b = base + q - 1;
+    else {
+      if (v >= a[kth]) continue;
+      b = kth - 1; // the current k-th smallest drops out
+    }
+    while (b >= base && a[b] > v) {
+      a[b + 1] = a[b];
+      b--;
+    }
+    a[b + 1] = v;
+  }
 }
 
 /** Above this many inputs, order statistics use quickselect (O(n) per column) over sorting. */
@@ -113,4 +124,38 @@ export function forEachColumnBlock(
     }
     visit(tile, n, s, cnt);
   }
+}
+
+/** Coordinates per call of a rank kernel: its output (<= 2048 x m float32) stays in L2. */
+const RANK_BLOCK = 2048;
+
+/**
+ * Call `visit(vals, m, start, count)` for consecutive blocks of coordinates with the sorted values
+ * of ranks `lo..hi` of each coordinate: `vals[j * m + q]` (m = hi - lo + 1) is the value of rank
+ * `lo + q` at coordinate `start + j`, computed by a generated selection network
+ * (sorting-network.ts). Returns false without visiting anything when that path does not apply
+ * (inputs not all float32, or n above NETWORK_MAX_N): the caller then uses the sorting path.
+ * Among equal values -0 ranks before +0; nothing else can tell equal floats apart.
+ */
+export function forEachRankBlock(
+  inputs: readonly Vec[],
+  lo: number,
+  hi: number,
+  visit: (vals: Float32Array, m: number, start: number, count: number) => void,
+): boolean {
+  const n = inputs.length;
+  if (!inputs.every((x) => x instanceof Float32Array)) return false;
+  const kernel = float32RankKernel(n, lo, hi);
+  if (kernel === null) return false;
+  const d = inputs[0].length;
+  const rows = inputs.map((x) => new Int32Array(x.buffer, x.byteOffset, x.length));
+  const m = hi - lo + 1;
+  const bits = new Int32Array(RANK_BLOCK * m);
+  const vals = new Float32Array(bits.buffer);
+  for (let s = 0; s < d; s += RANK_BLOCK) {
+    const cnt = Math.min(RANK_BLOCK, d - s);
+    kernel(rows, s, cnt, bits);
+    visit(vals, m, s, cnt);
+  }
+  return true;
 }

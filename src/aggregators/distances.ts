@@ -11,16 +11,43 @@ import type { Vec } from '../core/vec.js';
 
 const BLOCK = 2048;
 
-/** Row-major n x n matrix `D[i * n + j] = ||x_i - x_j||^2` (symmetric, zero diagonal). */
-export function pairwiseSqDistances(inputs: readonly Vec[]): Float64Array {
+/**
+ * Bound on the relative rounding error of one computed entry of `pairwiseSqDistances` for inputs
+ * of length d: each entry sums non-negative float64 terms along an addition chain of at most
+ * BLOCK (within a block) + ceil(d / BLOCK) (across blocks) steps, unit roundoff EPSILON / 2 each,
+ * plus one rounding each for the difference and the square (exact for float32 inputs; counted).
+ */
+export function sqDistanceRelError(d: number): number {
+  return ((BLOCK + Math.ceil(d / BLOCK) + 2) * Number.EPSILON) / 2;
+}
+
+/**
+ * Row-major n x n matrix `D[i * n + j] = ||x_i - x_j||^2` (symmetric, zero diagonal). With `norms`
+ * (length n), also `norms[i] = ||x_i||^2`, accumulated in the same blocked pass.
+ */
+export function pairwiseSqDistances(inputs: readonly Vec[], norms?: Float64Array): Float64Array {
   const n = inputs.length;
   const D = new Float64Array(n * n);
-  if (n < 2) return D;
+  if (norms) norms.fill(0);
+  if (n < 2 && !norms) return D;
   const d = inputs[0].length;
   for (let s = 0; s < d; s += BLOCK) {
     const e = Math.min(d, s + BLOCK);
     for (let i = 0; i < n; i++) {
       const a = inputs[i];
+      // ||x_i||^2 rides along the first group of four partners; rows with fewer partners
+      // (the last three) get their own loop.
+      if (norms && n - i - 1 < 4) {
+        let acc0 = 0;
+        let acc1 = 0;
+        let k = s;
+        for (; k + 1 < e; k += 2) {
+          acc0 += a[k] * a[k];
+          acc1 += a[k + 1] * a[k + 1];
+        }
+        if (k < e) acc0 += a[k] * a[k];
+        norms[i] += acc0 + acc1;
+      }
       let j = i + 1;
       // Four partners at a time: a[k] is loaded once for four pairs, and four independent sums
       // keep the floating-point adder busy.
@@ -33,16 +60,33 @@ export function pairwiseSqDistances(inputs: readonly Vec[]): Float64Array {
         let s1 = 0;
         let s2 = 0;
         let s3 = 0;
-        for (let k = s; k < e; k++) {
-          const x = a[k];
-          const t0 = x - b0[k];
-          const t1 = x - b1[k];
-          const t2 = x - b2[k];
-          const t3 = x - b3[k];
-          s0 += t0 * t0;
-          s1 += t1 * t1;
-          s2 += t2 * t2;
-          s3 += t3 * t3;
+        if (norms && j === i + 1) {
+          let q = 0;
+          for (let k = s; k < e; k++) {
+            const x = a[k];
+            const t0 = x - b0[k];
+            const t1 = x - b1[k];
+            const t2 = x - b2[k];
+            const t3 = x - b3[k];
+            q += x * x;
+            s0 += t0 * t0;
+            s1 += t1 * t1;
+            s2 += t2 * t2;
+            s3 += t3 * t3;
+          }
+          norms[i] += q;
+        } else {
+          for (let k = s; k < e; k++) {
+            const x = a[k];
+            const t0 = x - b0[k];
+            const t1 = x - b1[k];
+            const t2 = x - b2[k];
+            const t3 = x - b3[k];
+            s0 += t0 * t0;
+            s1 += t1 * t1;
+            s2 += t2 * t2;
+            s3 += t3 * t3;
+          }
         }
         D[i * n + j] += s0;
         D[i * n + j + 1] += s1;

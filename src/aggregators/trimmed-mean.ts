@@ -1,12 +1,21 @@
 /**
  * Trimmed mean (spec "Aggregators"): per coordinate drop the b largest and b smallest values and
  * average the remaining n - 2b; default b = f. Requires n > 2b. Cost O(nd) reads; per coordinate
- * an insertion sort for n <= 24, two quickselects (O(n)) above (columns.ts).
+ * a selection network for float32 and n <= 40 (sorting-network.ts), else an insertion sort for
+ * n <= 24 and two quickselects (O(n)) above (columns.ts). The kept values are summed in rank order
+ * (network and insertion sort alike, so the two agree bitwise), except on the quickselect path,
+ * which sums them in partition order.
  */
 import { UsageError } from '../core/errors.js';
 import { AUTO, isAuto } from '../core/spec.js';
 import type { Vec } from '../core/vec.js';
-import { forEachColumnBlock, forEachSortedBlock, SELECT_ABOVE, selectInPlace } from './columns.js';
+import {
+  forEachColumnBlock,
+  forEachRankBlock,
+  forEachSortedBlock,
+  SELECT_ABOVE,
+  selectInPlace,
+} from './columns.js';
 import type { AggregatorDef } from './types.js';
 
 export function trimmedMean(inputs: readonly Vec[], b: number): Float64Array {
@@ -21,6 +30,18 @@ export function trimmedMean(inputs: readonly Vec[], b: number): Float64Array {
       out[start + j] = s * inv;
     }
   };
+  if (
+    b > 0 &&
+    forEachRankBlock(inputs, b, n - 1 - b, (vals, m, start, count) => {
+      for (let j = 0, q = 0; j < count; j++) {
+        let s = 0;
+        for (const e = q + m; q < e; q++) s += vals[q];
+        out[start + j] = s * inv;
+      }
+    })
+  ) {
+    return out;
+  }
   if (n > SELECT_ABOVE && b > 0) {
     // Two quickselects leave the b smallest left of slot b and the b largest right of n-b-1.
     forEachColumnBlock(inputs, (tile, n, start, count) => {
