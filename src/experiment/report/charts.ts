@@ -156,7 +156,15 @@ function accuracyCharts(study: LoadedStudy): ChartSpec[] {
       : 'No run recorded a test accuracy in its metrics.jsonl (evaluation steps carry testAccuracy), so there are no accuracy curves.';
   const dims = varyingDimensions(study.rows);
   const order = distinct(study.rows.map((r) => seriesLabel(r, dims)));
-  const color = { field: 'series', type: 'nominal', title: 'defense', sort: order };
+  // Beyond 10 series category10 repeats colours; tableau20 does not, and its dark/light pairs
+  // fall on neighbouring series (the same defense at two cluster sizes).
+  const color = {
+    field: 'series',
+    type: 'nominal',
+    title: 'defense',
+    sort: order,
+    scale: { scheme: order.length > 10 ? 'tableau20' : 'tableau10' },
+  };
   const y = {
     field: 'testAccuracy',
     type: 'quantitative',
