@@ -2,11 +2,14 @@
  * `draco bench decode`: median wall time of the cyclic code's or Solon's PS-side decode on n
  * seeded encoded messages of d parameters (s of them corrupted by the reverse attack, so the
  * locator does real work), and the input bandwidth (bytes of all messages / median time).
- * Same row shape as `draco bench aggregate` (scheme in place of rule).
+ * Same row shape as `draco bench aggregate` (scheme in place of rule). The messages are slots of
+ * a MessageArena, where the training PS's validation copies them, so the decoder's SIMD kernels
+ * (projection, combination) run as in training; DRACO_SIMD=0 keeps plain arrays and the JS loops.
  */
 import { Command, Option } from 'commander';
 import { UsageError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
+import { arenaFor, storeFinite } from '../core/simd/arena.js';
 import { timeRuns } from '../core/stats.js';
 import type { Vec } from '../core/vec.js';
 import { createScheme } from '../schemes/registry.js';
@@ -26,6 +29,8 @@ export interface BenchDecodeRow {
   gbps: number;
   /** Byzantine ranks the decoder flagged in the last run (should be the corrupted ones). */
   suspects: number[];
+  /** True when the messages sat in a MessageArena (wasm memory) as in training, false for plain arrays. */
+  arena: boolean;
 }
 
 export function benchDecode(o: {
@@ -48,10 +53,18 @@ export function benchDecode(o: {
     rng.fillNormal(g);
     grads.push(g);
   }
-  const messages: Vec[] = [];
-  for (let i = 0; i < n; i++) messages.push(scheme.encode(i, (parts) => grads[parts[0]]));
+  const sent: Vec[] = [];
+  for (let i = 0; i < n; i++) sent.push(scheme.encode(i, (parts) => grads[parts[0]]));
   const byz = rng.sample(n, s);
-  for (const b of byz) for (let t = 0; t < messages[b].length; t++) messages[b][t] *= -100;
+  for (const b of byz) for (let t = 0; t < sent[b].length; t++) sent[b][t] *= -100;
+  // As the training PS validates them: copied into the sender's arena slot (wasm memory).
+  const arena = arenaFor(scheme, n, scheme.messageLength, scheme.messageDtype);
+  const messages = sent.map((msg, i) => {
+    const slot = arena?.slot(i);
+    if (slot === undefined) return msg;
+    if (!storeFinite(slot, msg)) throw new Error(`bench decode: message ${i} is not finite`);
+    return slot;
+  });
   const ctx = (run: number) => ({
     step: run,
     partitionSizes: new Array<number>(scheme.numPartitions).fill(1),
@@ -72,6 +85,7 @@ export function benchDecode(o: {
     minMs: Math.round(minMs * 1000) / 1000,
     gbps: Math.round((bytes / (medianMs * 1e6)) * 100) / 100,
     suspects,
+    arena: arena !== null,
   };
 }
 
@@ -81,7 +95,9 @@ export function benchDecodeCommand(): Command {
     .description(
       'Median wall time of the PS-side decode of the cyclic code or Solon over n seeded encoded messages of\n' +
         'd parameters, s of them corrupted (reverse, c = 100), and the input bandwidth (message bytes /\n' +
-        'median). Compare with `draco bench aggregate --rules mean` measured in the same session.',
+        'median). The messages sit in WebAssembly memory, where the training PS copies validated messages, so\n' +
+        'the SIMD kernels run as in training; DRACO_SIMD=0 uses plain arrays and the JS loops.\n' +
+        'Compare with `draco bench aggregate --rules mean` measured in the same session.',
     )
     .addOption(new Option('--scheme <name>', 'coded scheme').choices(['cyclic', 'solon']).default('cyclic'))
     .option('--n <N>', 'number of workers', positiveInt, 15)
@@ -132,7 +148,7 @@ export function benchDecodeCommand(): Command {
         else {
           process.stdout.write(
             `${'scheme'.padEnd(10)} ${'n'.padStart(4)} ${'d'.padStart(9)} ${'s'.padStart(3)} ${'m'.padStart(3)} ${'median ms'.padStart(10)} ${'min ms'.padStart(9)} ${'GB/s'.padStart(7)}\n` +
-              `${row.scheme.padEnd(10)} ${String(row.n).padStart(4)} ${String(row.d).padStart(9)} ${String(row.s).padStart(3)} ${String(row.m).padStart(3)} ${row.medianMs.toFixed(2).padStart(10)} ${row.minMs.toFixed(2).padStart(9)} ${row.gbps.toFixed(2).padStart(7)}  (${row.dtype} messages, suspects ${row.suspects.join(',') || 'none'})\n`,
+              `${row.scheme.padEnd(10)} ${String(row.n).padStart(4)} ${String(row.d).padStart(9)} ${String(row.s).padStart(3)} ${String(row.m).padStart(3)} ${row.medianMs.toFixed(2).padStart(10)} ${row.minMs.toFixed(2).padStart(9)} ${row.gbps.toFixed(2).padStart(7)}  (${row.dtype} messages${row.arena ? ' in wasm memory' : ''}, suspects ${row.suspects.join(',') || 'none'})\n`,
           );
         }
       },

@@ -41,8 +41,9 @@ import {
   type CMat,
 } from '../core/complex.js';
 import { UsageError } from '../core/errors.js';
+import { arenaOf, type MessageArena } from '../core/simd/arena.js';
 import type { Rng } from '../core/rng.js';
-import type { Vec } from '../core/vec.js';
+import { allFinite, type Vec } from '../core/vec.js';
 import {
   adjointResidual,
   cddAdd,
@@ -279,89 +280,169 @@ export function mdsEncode(code: MdsCode, worker: number, gradient: GradientOracl
 /**
  * The PS's private projection (spec step 1): a fresh random real vector of length L, uniform
  * in [-1/2, 1/2) on a 2^-32 grid, so a fixed nonzero error is orthogonal to it with probability
- * at most 2^-32. The stream is seeded from `rng` (four words) and generated inline by
- * xorshift128: a method call or a Gaussian per value dominated the decode (measured).
+ * at most 2^-32. The stream is seeded from `rng` (16 words) and generated inline by four
+ * interleaved xorshift128 generators, f[t] from generator t mod 4: a method call or a Gaussian
+ * per value dominated the decode (measured), and four generators are the four i32x4 lanes of the
+ * SIMD kernel (one generator, a serial chain, took 1.2 ms of the projection at L = 5e5).
  */
 export function drawProjection(rng: Rng, L: number): Float64Array {
   const f = new Float64Array(L);
-  let x = rng.nextU32() | 0;
-  let y = rng.nextU32() | 0;
-  let z = rng.nextU32() | 0;
-  let w = rng.nextU32() | 1; // never the all-zero state
-  for (let t = 0; t < L; t++) {
-    const s = x ^ (x << 11);
-    x = y;
-    y = z;
-    z = w;
-    w = w ^ (w >>> 19) ^ (s ^ (s >>> 8));
-    f[t] = (w >>> 0) * 2.3283064365386963e-10 - 0.5;
-  }
+  fillProjection(projectionState(rng), f);
   return f;
 }
 
 /**
- * `u_j = R_j f` for the given rows (planar complex messages). Four rows per pass: f is read once
- * for four rows and the eight sums are independent chains (one chain per row would stall on the
- * floating-point add latency; measured ~2x slower).
+ * The state of drawProjection's four generators, drawn from `rng`: [x0..x3, y0..y3, z0..z3,
+ * w0..w3] (generator k in lane k: the layout of the kernel's four i32x4 vectors).
  */
-export function project(rows: readonly Vec[], f: Float64Array, L: number): Float64Array {
-  const u = new Float64Array(2 * rows.length);
+function projectionState(rng: Rng): Int32Array {
+  const st = new Int32Array(16);
+  for (let i = 0; i < 16; i++) st[i] = rng.nextU32() | 0;
+  for (let k = 12; k < 16; k++) st[k] |= 1; // w never zero: no generator in the all-zero state
+  return st;
+}
+
+/**
+ * The next f.length values of the stream into f (f[t] from generator t mod 4), from a state at
+ * a multiple of four values; advances each generator by the values it gave (the SIMD kernel
+ * `project` generates the same values: w * 2^-32 - 0.5 is exact).
+ */
+function fillProjection(state: Int32Array, f: Float64Array): void {
+  for (let k = 0; k < 4; k++) {
+    let x = state[k];
+    let y = state[4 + k];
+    let z = state[8 + k];
+    let w = state[12 + k];
+    for (let t = k; t < f.length; t += 4) {
+      const s = x ^ (x << 11);
+      x = y;
+      y = z;
+      z = w;
+      w = w ^ (w >>> 19) ^ (s ^ (s >>> 8));
+      f[t] = (w >>> 0) * 2.3283064365386963e-10 - 0.5;
+    }
+    state[k] = x;
+    state[4 + k] = y;
+    state[8 + k] = z;
+    state[12 + k] = w;
+  }
+}
+
+/**
+ * The projection's summation order, shared by the JS loop and the SIMD kernel (so both give the
+ * same bits): per row four partial sums `lanes[4 j .. 4 j + 4)` = [re even, re odd, im even,
+ * im odd], each over its t (even or odd) in increasing order from +0 of `x[t] f[t]` (re) or
+ * `x[L + t] f[t]` (im); then `u_j = (re even + re odd) + i (im even + im odd)`. The JS loop here
+ * covers t in [from, L) (from even) with `f[t - from]`, two rows per pass (eight independent
+ * chains: one chain per row would stall on the floating-point add latency).
+ */
+function accumulateLanes(
+  rows: readonly Vec[],
+  f: Float64Array,
+  L: number,
+  from: number,
+  lanes: Float64Array,
+): void {
+  const end = from + ((L - from) & ~1);
+  const tail = end < L; // one even t left: L - 1
   let j = 0;
-  for (; j + 4 <= rows.length; j += 4) {
+  for (; j + 2 <= rows.length; j += 2) {
     const x0 = rows[j];
     const x1 = rows[j + 1];
-    const x2 = rows[j + 2];
-    const x3 = rows[j + 3];
-    let r0 = 0,
-      i0 = 0,
-      r1 = 0,
-      i1 = 0,
-      r2 = 0,
-      i2 = 0,
-      r3 = 0,
-      i3 = 0;
-    for (let t = 0; t < L; t++) {
-      const ft = f[t];
-      r0 += x0[t] * ft;
-      i0 += x0[L + t] * ft;
-      r1 += x1[t] * ft;
-      i1 += x1[L + t] * ft;
-      r2 += x2[t] * ft;
-      i2 += x2[L + t] * ft;
-      r3 += x3[t] * ft;
-      i3 += x3[L + t] * ft;
+    let re0 = lanes[4 * j],
+      ro0 = lanes[4 * j + 1],
+      ie0 = lanes[4 * j + 2],
+      io0 = lanes[4 * j + 3];
+    let re1 = lanes[4 * j + 4],
+      ro1 = lanes[4 * j + 5],
+      ie1 = lanes[4 * j + 6],
+      io1 = lanes[4 * j + 7];
+    for (let t = from; t < end; t += 2) {
+      const fe = f[t - from];
+      const fo = f[t - from + 1];
+      re0 += x0[t] * fe;
+      ro0 += x0[t + 1] * fo;
+      ie0 += x0[L + t] * fe;
+      io0 += x0[L + t + 1] * fo;
+      re1 += x1[t] * fe;
+      ro1 += x1[t + 1] * fo;
+      ie1 += x1[L + t] * fe;
+      io1 += x1[L + t + 1] * fo;
     }
-    u.set([r0, i0, r1, i1, r2, i2, r3, i3], 2 * j);
+    if (tail) {
+      const fe = f[end - from];
+      re0 += x0[end] * fe;
+      ie0 += x0[L + end] * fe;
+      re1 += x1[end] * fe;
+      ie1 += x1[L + end] * fe;
+    }
+    lanes.set([re0, ro0, ie0, io0, re1, ro1, ie1, io1], 4 * j);
   }
   for (; j < rows.length; j++) {
     const x = rows[j];
-    let r0 = 0,
-      i0 = 0,
-      r1 = 0,
-      i1 = 0;
-    let t = 0;
-    for (; t + 2 <= L; t += 2) {
-      r0 += x[t] * f[t];
-      i0 += x[L + t] * f[t];
-      r1 += x[t + 1] * f[t + 1];
-      i1 += x[L + t + 1] * f[t + 1];
+    let re = lanes[4 * j],
+      ro = lanes[4 * j + 1],
+      ie = lanes[4 * j + 2],
+      io = lanes[4 * j + 3];
+    for (let t = from; t < end; t += 2) {
+      const fe = f[t - from];
+      const fo = f[t - from + 1];
+      re += x[t] * fe;
+      ro += x[t + 1] * fo;
+      ie += x[L + t] * fe;
+      io += x[L + t + 1] * fo;
     }
-    for (; t < L; t++) {
-      r0 += x[t] * f[t];
-      i0 += x[L + t] * f[t];
+    if (tail) {
+      const fe = f[end - from];
+      re += x[end] * fe;
+      ie += x[L + end] * fe;
     }
-    u[2 * j] = r0 + r1;
-    u[2 * j + 1] = i0 + i1;
+    lanes.set([re, ro, ie, io], 4 * j);
+  }
+}
+
+/** u_j from the four partial sums per row (interleaved complex). */
+function finishLanes(lanes: Float64Array, rows: number): Float64Array {
+  const u = new Float64Array(2 * rows);
+  for (let j = 0; j < rows; j++) {
+    u[2 * j] = lanes[4 * j] + lanes[4 * j + 1];
+    u[2 * j + 1] = lanes[4 * j + 2] + lanes[4 * j + 3];
   }
   return u;
 }
 
+/** `u_j = R_j f` for the given rows (planar complex messages), in the JS loop. */
+export function project(rows: readonly Vec[], f: Float64Array, L: number): Float64Array {
+  const lanes = new Float64Array(4 * rows.length);
+  accumulateLanes(rows, f, L, 0, lanes);
+  return finishLanes(lanes, rows.length);
+}
+
+/**
+ * `u_j = R_j f` with f = drawProjection(rng, L) (the same draws from rng, the same f, the same
+ * bits as `project`). When the rows are float64 views on one MessageArena (the PS's validated
+ * messages), the SIMD kernel generates f block by block in wasm memory and reads the rows in
+ * place for all but the last L mod 4 coordinates; otherwise f is drawn and the JS loop runs.
+ */
+export function projectRows(rows: readonly Vec[], rng: Rng, L: number): Float64Array {
+  const state = projectionState(rng);
+  const lanes = new Float64Array(4 * rows.length);
+  const done = rows.length > 0 ? (arenaOf(rows[0])?.projectLanes(rows, L, state, lanes) ?? 0) : 0;
+  const f = new Float64Array(L - done);
+  fillProjection(state, f);
+  accumulateLanes(rows, f, L, done, lanes);
+  return finishLanes(lanes, rows.length);
+}
+
 /**
  * `out += sum_j v_j R_j` for planar complex rows, complex weights v (interleaved) and a planar
- * output (`out[0..L)` real, `out[L..2L)` imaginary). Four rows per pass, so the output is read
- * and written once per four input rows.
+ * output (`out[0..L)` real, `out[L..2L)` imaginary), coordinates t in [from, L). Four rows per
+ * pass, so the output is read and written once per four input rows. Per coordinate the order is
+ * `out += ((((((a0 p0 - b0 q0) + a1 p1) - b1 q1) + a2 p2) - b2 q2) + a3 p3) - b3 q3` per group
+ * of four rows, then `out += a p - b q` per remaining row (imaginary: a q + b p, same shape); the
+ * SIMD kernel (combineRows) keeps it, so both give the same bits.
  */
-export function combine(rows: readonly Vec[], v: Float64Array, L: number, out: Float64Array): void {
+export function combine(rows: readonly Vec[], v: Float64Array, L: number, out: Float64Array, from = 0): void {
   let j = 0;
   for (; j + 4 <= rows.length; j += 4) {
     const x0 = rows[j];
@@ -376,7 +457,7 @@ export function combine(rows: readonly Vec[], v: Float64Array, L: number, out: F
       b2 = v[2 * j + 5],
       a3 = v[2 * j + 6],
       b3 = v[2 * j + 7];
-    for (let t = 0; t < L; t++) {
+    for (let t = from; t < L; t++) {
       const p0 = x0[t],
         q0 = x0[L + t],
         p1 = x1[t],
@@ -393,13 +474,42 @@ export function combine(rows: readonly Vec[], v: Float64Array, L: number, out: F
     const x = rows[j];
     const a = v[2 * j];
     const b = v[2 * j + 1];
-    for (let t = 0; t < L; t++) {
+    for (let t = from; t < L; t++) {
       const p = x[t];
       const q = x[L + t];
       out[t] += a * p - b * q;
       out[L + t] += a * q + b * p;
     }
   }
+}
+
+/**
+ * `outs[b] = sum_j vs[b]_j R_j` for every weight set b (each 2L planar, overwritten): the same
+ * bits as `combine` per set into zeros. When the rows are float64 views on one MessageArena, the SIMD kernel
+ * reads them in place once for all sets (the decoded blocks of Solon) and does all but the last t
+ * of an odd L; otherwise the JS loop runs per set. Returns whether every output value is finite
+ * (the kernel checks its output blocks in L1; a JS pass checks the rest).
+ */
+export function combineRows(
+  rows: readonly Vec[],
+  vs: readonly Float64Array[],
+  L: number,
+  outs: readonly Float64Array[],
+): boolean {
+  const simd = rows.length > 0 ? arenaOf(rows[0])?.combineInto(rows, vs, L, outs) : undefined;
+  const done = simd?.len ?? 0;
+  let finite = simd?.finite ?? true;
+  vs.forEach((v, b) => {
+    const out = outs[b];
+    out.fill(0, done, L);
+    out.fill(0, L + done);
+    combine(rows, v, L, out, done);
+    if (done === 0) finite = finite && allFinite(out);
+    else
+      for (let t = done; t < L; t++)
+        finite = finite && Number.isFinite(out[t]) && Number.isFinite(out[L + t]);
+  });
+  return finite;
 }
 
 /**
@@ -469,6 +579,28 @@ export function combineAccurate(
   for (let t = 0; t < 2 * L; t++) out[t] += lo[t];
 }
 
+/** The decoded-gradient buffer of each arena (see resultBuffer). */
+const results = new WeakMap<MessageArena, Float64Array>();
+
+/**
+ * The buffer the decoded gradient is written to, not zeroed. When the rows are views on a
+ * MessageArena (the PS's validated messages) it is one buffer per arena, reused by every decode
+ * over that arena: valid until the next one, like the slots themselves (the training loop
+ * consumes the gradient before the next step, as with the uncoded scheme's reused result). A
+ * fresh 8 MB array cost ~4 ms of page faults per decode at d = 1e6 (measured on the 2-core VM),
+ * a quarter of the whole SIMD decode at n = 15. Plain-array callers get a fresh array.
+ */
+function resultBuffer(rows: readonly Vec[], size: number): Float64Array {
+  const arena = rows.length > 0 ? arenaOf(rows[0]) : undefined;
+  if (arena === undefined) return new Float64Array(size);
+  let buf = results.get(arena);
+  if (buf === undefined || buf.length !== size) {
+    buf = new Float64Array(size);
+    results.set(arena, buf);
+  }
+  return buf;
+}
+
 /**
  * Predicted relative rounding error of the plain float64 combination above which the decoder
  * switches to the error-free one (float64 messages only: float32 messages carry 1e-7 anyway).
@@ -504,6 +636,10 @@ export interface MdsDecodeInfo {
  * syndromes `S_t = (1/sqrt n) sum_{j in A} Gamma(x_j) x_j^(K+t) u_j`, t < 2s - e, with
  * `x_j = w^(-j)` and the erasure locator `Gamma(x) = prod_{i erased} (x - x_i)` (Gamma = 1 without
  * erasures: plain `C2^H u`; with erasures the code is shortened and keeps 2s - e redundancy).
+ *
+ * The O(n d) passes (projection, combination) run on the SIMD kernels when the messages are
+ * float64 views on one MessageArena, bitwise as the JS loops. The gradient of such a decode is
+ * then a buffer reused by the next decode over the same arena (resultBuffer): consume it first.
  */
 export function mdsDecode(
   code: MdsCode,
@@ -528,10 +664,9 @@ export function mdsDecode(
   for (let j = 0; j < n; j++) if (messages[j] !== null) received.push(j);
   if (n - received.length > 2 * s) return fail(tooMany(n - received.length));
   // 1. Fresh private projection (drawn first from ctx.rng: see attacks/hidden.ts for why).
-  const f = drawProjection(ctx.rng, L);
-  const u0 = project(
+  const u0 = projectRows(
     received.map((j) => messages[j]!),
-    f,
+    ctx.rng,
     L,
   );
   // Honest projections are all of one scale (W's rows have equal norms by cyclic symmetry, and
@@ -767,12 +902,16 @@ export function mdsDecode(
   // projection (u_j = y_j . f). Where eps * A_b could exceed ACCURATE, the combination is
   // computed error-free (combineAccurate, ~4x slower); the decode error is then the messages'
   // own rounding (measured against exact messages: test/schemes/exact-ref.ts).
-  const padded = new Float64Array(2 * L * m);
+  const padded = resultBuffer(keepRows, 2 * L * m);
   let amplification = 0;
   let accurate = false;
-  const v = new Float64Array(2 * keep.length);
-  const vLo = new Float64Array(2 * keep.length);
+  // Blocks for the plain combination, done together: one read of the rows for all of them.
+  const plainV: Float64Array[] = [];
+  const plainOut: Float64Array[] = [];
+  const accurateOut: Float64Array[] = [];
   for (let b = 0; b < m; b++) {
+    const v = new Float64Array(2 * keep.length);
+    const vLo = new Float64Array(2 * keep.length);
     let num = 0;
     let sr = 0;
     let si = 0;
@@ -795,16 +934,19 @@ export function mdsDecode(
     const out = padded.subarray(2 * b * L, 2 * (b + 1) * L);
     if (amplified && code.dtype === 'float64') {
       accurate = true;
+      out.fill(0); // a reused buffer holds the previous step's gradient
       combineAccurate(keepRows, v, vLo, L, out);
-    } else combine(keepRows, v, L, out);
+      accurateOut.push(out);
+    } else {
+      plainV.push(v);
+      plainOut.push(out);
+    }
   }
+  const finite = combineRows(keepRows, plainV, L, plainOut) && accurateOut.every((o) => allFinite(o));
   report(amplification, accurate);
   // Kept rows passed the consistency check, so this cannot trigger short of an overflow in the
   // honest sum itself; checked anyway so that a non-finite value never reaches the model.
-  for (let i = 0; i < padded.length; i++) {
-    if (!Number.isFinite(padded[i]))
-      return fail(`${label}: decoded gradient is not finite; step aborted`, suspects);
-  }
+  if (!finite) return fail(`${label}: decoded gradient is not finite; step aborted`, suspects);
   return {
     gradient: padded.length === d ? padded : padded.subarray(0, d),
     samplesCovered: samples,

@@ -20,6 +20,15 @@ const ALIGN = 64;
  */
 export const MEAN_BLOCK = 4096;
 
+/** Weight sets (decoded blocks) one `combine` kernel call takes; more are done in rounds. */
+export const COMBINE_SETS = 8;
+/**
+ * t values per block of the MDS kernels: the projection's block of f (16 KB) and the combination's
+ * output block (2 x 16 KB for one set; more sets share MEAN_BLOCK with shorter blocks) stay in
+ * L1/L2 while the rows stream past.
+ */
+export const MDS_BLOCK = 2048;
+
 const alignUp = (x: number) => Math.ceil(x / ALIGN) * ALIGN;
 
 /** Arena of each memory's buffer, to recognise views on an arena. */
@@ -37,13 +46,16 @@ export class MessageArena {
   private readonly tab: Int32Array;
   private readonly wtab: Float64Array;
   private readonly outBlock: Float64Array;
+  private readonly workPtr: number;
+  private readonly work: Float64Array;
+  private readonly state: Int32Array;
 
   private constructor(
     readonly n: number,
     readonly length: number,
     readonly dtype: ArenaDtype,
     mem: { memory: WasmMemory; kernels: Kernels },
-    layout: { tab: number; wtab: number; out: number; slots: number; stride: number },
+    layout: { tab: number; wtab: number; out: number; work: number; slots: number; stride: number },
   ) {
     this.memory = mem.memory;
     this.kernels = mem.kernels;
@@ -55,6 +67,9 @@ export class MessageArena {
     this.tab = new Int32Array(buf, layout.tab, this.capacity);
     this.wtab = new Float64Array(buf, layout.wtab, this.capacity);
     this.outBlock = new Float64Array(buf, layout.out, MEAN_BLOCK);
+    this.workPtr = layout.work;
+    this.work = new Float64Array(buf, layout.work, workBytes(this.capacity) / 8);
+    this.state = new Int32Array(buf, layout.work, 16);
     const T = dtype === 'float64' ? Float64Array : Float32Array;
     this.slots = Array.from({ length: n }, (_, i) => new T(buf, layout.slots + i * layout.stride, length));
     byBuffer.set(buf, this);
@@ -69,10 +84,13 @@ export class MessageArena {
     const tab = 0;
     const wtab = alignUp(tab + 4 * capacity);
     const out = alignUp(wtab + 8 * capacity);
-    const slots = alignUp(out + 8 * MEAN_BLOCK);
+    const work = alignUp(out + 8 * MEAN_BLOCK);
+    const slots = alignUp(work + workBytes(capacity));
     const stride = alignUp(length * (dtype === 'float64' ? 8 : 4));
     const mem = createKernelMemory(slots + n * stride);
-    return mem === null ? null : new MessageArena(n, length, dtype, mem, { tab, wtab, out, slots, stride });
+    return mem === null
+      ? null
+      : new MessageArena(n, length, dtype, mem, { tab, wtab, out, work, slots, stride });
   }
 
   /** The view of slot i (undefined out of range). */
@@ -136,6 +154,87 @@ export class MessageArena {
     }
     return m;
   }
+
+  /**
+   * Put the addresses of `rows` in the pointer table, padded with copies of the last row up to
+   * `pad` entries; false (table untouched or partly written, nothing else) unless every row is a
+   * float64 view of `length` elements on this arena and the table holds them.
+   */
+  private tabulate(rows: readonly Vec[], length: number, pad: number): boolean {
+    const n = rows.length;
+    if (n === 0 || pad > this.capacity) return false;
+    const buf = this.memory.buffer;
+    for (let i = 0; i < n; i++) {
+      const x = rows[i];
+      if (x.buffer !== buf || x.length !== length || !(x instanceof Float64Array)) return false;
+      this.tab[i] = x.byteOffset;
+    }
+    for (let i = n; i < pad; i++) this.tab[i] = this.tab[n - 1];
+    return true;
+  }
+
+  /**
+   * The MDS projection (schemes/mds.ts projectRows) on the SIMD kernel, for planar complex
+   * float64 rows of 2L elements on this arena: for t < L - L % 4, with f the projection stream
+   * from the 16 words `state` (four xorshift128 generators, advanced (L - L % 4) / 4 steps),
+   * `lanes[4 j .. 4 j + 4)` gets
+   * row j's partial sums [re even t, re odd t, im even t, im odd t] of `row[t] f[t]` and
+   * `row[L + t] f[t]`, each in increasing t from +0. Returns the t count done, or 0 (nothing
+   * written, state unchanged) when the rows are not such views.
+   */
+  projectLanes(rows: readonly Vec[], L: number, state: Int32Array, lanes: Float64Array): number {
+    const len = L - (L % 4);
+    const ng = Math.ceil(rows.length / 4);
+    if (len === 0 || !this.tabulate(rows, 2 * L, 4 * ng)) return 0;
+    this.state.set(state.subarray(0, 16));
+    const acc = this.workPtr + 64;
+    this.kernels.project(this.tabPtr, ng, L, len, this.workPtr, this.outPtr, acc, MDS_BLOCK);
+    state.set(this.state);
+    lanes.set(this.work.subarray(8, 8 + 4 * rows.length));
+    return len;
+  }
+
+  /**
+   * The MDS combination (schemes/mds.ts combineRows) on the SIMD kernel: for each weight set b
+   * (complex weights of the rows, interleaved), coordinates t < L - L % 2 of
+   * `outs[b] = sum_j w_bj row_j` (planar: real parts [0, L), imaginary [L, 2L)) are overwritten
+   * with bitwise the JS loop's result. Returns the t count done, or 0 (nothing written) when the
+   * rows are not planar complex float64 views of 2L elements on this arena, and whether every
+   * value written is finite (checked on each output block while it is in L1).
+   */
+  combineInto(
+    rows: readonly Vec[],
+    weights: readonly Float64Array[],
+    L: number,
+    outs: readonly Float64Array[],
+  ): { len: number; finite: boolean } {
+    const n = rows.length;
+    const len = L - (L % 2);
+    if (len === 0 || weights.length === 0 || !this.tabulate(rows, 2 * L, n)) return { len: 0, finite: true };
+    const out = this.outBlock;
+    let finite = true;
+    for (let b0 = 0; b0 < weights.length; b0 += COMBINE_SETS) {
+      const nb = Math.min(COMBINE_SETS, weights.length - b0);
+      for (let b = 0; b < nb; b++) this.work.set(weights[b0 + b].subarray(0, 2 * n), 2 * n * b);
+      const blk = Math.min(MDS_BLOCK, Math.floor(MEAN_BLOCK / (4 * nb)) * 2);
+      for (let t0 = 0; t0 < len; t0 += blk) {
+        const bl = Math.min(blk, len - t0);
+        this.kernels.combine(this.tabPtr, this.workPtr, n, nb, L, t0, bl, this.outPtr);
+        finite = this.kernels.finite_f64(this.outPtr, 2 * nb * bl) === 1 && finite;
+        for (let b = 0; b < nb; b++) {
+          const o = outs[b0 + b];
+          o.set(out.subarray(2 * b * bl, (2 * b + 1) * bl), t0);
+          o.set(out.subarray((2 * b + 1) * bl, (2 * b + 2) * bl), L + t0);
+        }
+      }
+    }
+    return { len, finite };
+  }
+}
+
+/** Bytes of an arena's MDS work area: the combination's weight sets, or the projection's state and sums. */
+function workBytes(capacity: number): number {
+  return alignUp(Math.max(16 * capacity * COMBINE_SETS, 64 + 32 * capacity));
 }
 
 /** The arena `x` is a view on, if any. */

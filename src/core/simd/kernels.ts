@@ -34,6 +34,38 @@ export interface Kernels {
     inv: number,
     kind: number,
   ): void;
+  /**
+   * MDS projection over t in [0, len) (len a multiple of 4) of the planar complex float64 rows at
+   * the 4 ng addresses at `tab` (groups of four), with f the four interleaved xorshift128 streams
+   * whose state (16 i32: x, y, z, w vectors) is at `state` (advanced len / 4 steps), generated blk
+   * (a multiple of 4) values at a time into `fbuf`; per row 32 bytes at `acc`: [re even, re odd,
+   * im even, im odd] partial sums (see kernels.wat).
+   */
+  project(
+    tab: number,
+    ng: number,
+    L: number,
+    len: number,
+    state: number,
+    fbuf: number,
+    acc: number,
+    blk: number,
+  ): void;
+  /**
+   * MDS combination over t in [t0, t0 + bl) (bl even) of the n planar complex float64 rows at
+   * `tab` with nb sets of complex weights at `wtab` (set b, row j at 16 (b n + j)); set b's real
+   * parts to `out + 16 b bl`, its imaginary parts 8 bl further (see kernels.wat).
+   */
+  combine(
+    tab: number,
+    wtab: number,
+    n: number,
+    nb: number,
+    L: number,
+    t0: number,
+    bl: number,
+    out: number,
+  ): void;
 }
 
 /** 64 KiB, the wasm page. */
