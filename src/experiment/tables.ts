@@ -36,7 +36,6 @@ function fmt(x: number, digits: number): string {
 export function studyTables(study: LoadedStudy): string {
   const { manifest } = study;
   const targets = manifest.targets;
-  const last = targets.length > 0 ? targets[targets.length - 1] : null;
   const reference = manifest.reference;
   const out: string[] = [];
   out.push(`## ${manifest.name}${manifest.quick ? ' (quick)' : ''}`, '');
@@ -63,11 +62,11 @@ export function studyTables(study: LoadedStudy): string {
       'bytes/worker/step',
       ...targets.map((t) => `modeled s to ${fmt(100 * t, 1)}%`),
     ];
-    if (reference && last !== null) head.push(`speedup vs ${reference} (to ${fmt(100 * last, 1)}%)`);
+    if (reference) for (const t of targets) head.push(`speedup vs ${reference} to ${fmt(100 * t, 1)}%`);
     out.push(`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`);
     const byDefense = groupBy(rows, (r) => r.defense);
     const refRows = reference ? byDefense.get(reference) : undefined;
-    const refTime = refRows && last !== null ? secondsTo(refRows, last) : null;
+    const refTimes = targets.map((t) => (refRows ? secondsTo(refRows, t) : null));
     for (const [defense, rs] of byDefense) {
       const cells = [
         defense,
@@ -82,9 +81,12 @@ export function studyTables(study: LoadedStudy): string {
           return s === null ? '-' : fmt(s, 2);
         }),
       ];
-      if (reference && last !== null) {
-        const mine = secondsTo(rs, last);
-        cells.push(mine !== null && refTime !== null ? `${fmt(refTime / mine, 2)}x` : '-');
+      if (reference) {
+        targets.forEach((t, i) => {
+          const mine = secondsTo(rs, t);
+          const ref = refTimes[i];
+          cells.push(mine !== null && ref !== null ? `${fmt(ref / mine, 2)}x` : '-');
+        });
       }
       out.push(`| ${cells.join(' | ')} |`);
     }

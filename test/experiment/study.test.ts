@@ -182,7 +182,7 @@ describe('running a tiny study', () => {
     }
     const tables = readFileSync(join(out, 'tables.md'), 'utf8');
     assert.match(tables, /### n = 5, s = 1, attack reverse \(random placement\)/);
-    assert.match(tables, /speedup vs coord median/);
+    assert.match(tables, /speedup vs coord median to 50.0%/);
     assert.match(tables, /\| coord median \| [\d.]+ \|/);
     assert.match(html, /Summary by cluster and attack/);
     assert.match(html, /ran on<\/th><td>.+ cores\), [a-z0-9]+-[a-z0-9]+, Node v\d+/);
