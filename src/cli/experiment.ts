@@ -99,6 +99,9 @@ Shipped studies: experiments/draco-vs-median.yaml, experiments/detox.yaml, exper
             bar?.stop();
             process.stderr.write(`  failed: ${message}\n`);
           },
+          onAggregationCostSkipped(rule, n, why) {
+            log(`  aggregation cost: ${rule} n=${n}: skipped (${why})`);
+          },
           onAggregationCost(row) {
             log(`  aggregation cost: ${row.rule} n=${row.n} d=${row.d}: ${row.medianMs.toFixed(2)} ms`);
           },

@@ -123,5 +123,7 @@ export interface AggregationCostRow {
   rule: string;
   n: number;
   d: number;
+  /** Byzantine inputs assumed: the most the rule accepts at n, at most floor((n - 3) / 4). */
+  f: number;
   medianMs: number;
 }

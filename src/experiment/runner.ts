@@ -10,6 +10,7 @@ import { UsageError } from '../core/errors.js';
 import { median } from '../core/stats.js';
 import { train, type StepRecord, type TrainSummary } from '../train/loop.js';
 import { RunWriter } from '../train/output.js';
+import { buildAggregator } from '../aggregators/registry.js';
 import { benchAggregate } from '../cli/bench-aggregate.js';
 import {
   resultColumns,
@@ -27,6 +28,7 @@ export interface StudyProgress {
   onRunDone?(run: StudyRun, row: ResultRow): void;
   onRunFailed?(run: StudyRun, message: string): void;
   onAggregationCost?(row: AggregationCostRow): void;
+  onAggregationCostSkipped?(rule: string, n: number, why: string): void;
 }
 
 export interface StudyOutcome {
@@ -176,22 +178,48 @@ export function resultRow(manifest: StudyManifest, run: StudyRun, dir: string): 
   return row;
 }
 
+/**
+ * The most Byzantine inputs the rule accepts at n, up to Bulyan's floor((n - 3) / 4) (so that
+ * every rule of a study is timed at the same f where it can be); 0 if it accepts none.
+ */
+const BENCH_EXTRAS = ['vote', 'distances', 'sign-majority-packed'];
+
+function largestF(rule: string, n: number): number {
+  const top = Math.max(0, Math.floor((n - 3) / 4));
+  if (BENCH_EXTRAS.includes(rule)) return top; // not rules: no precondition (vote: f deviants)
+  for (let f = top; f > 0; f--) {
+    try {
+      if (buildAggregator(rule, { n, f }).precondition(n, f) === null) return f;
+    } catch (e) {
+      if (!(e instanceof UsageError)) throw e;
+    }
+  }
+  return 0;
+}
+
 /** PS aggregation cost vs n per rule (the DETOX per-step-cost comparison), via the aggregate bench. */
 function writeAggregationCost(manifest: StudyManifest, out: string, progress: StudyProgress): void {
   const spec = manifest.aggregationCost!;
   const rows: AggregationCostRow[] = [];
   for (const n of spec.n) {
     for (const rule of spec.rules) {
-      const f = Math.max(0, Math.floor((n - 3) / 4)); // Bulyan's bound n >= 4f + 3: valid for every rule
-      const [r] = benchAggregate({ n, d: spec.d, f, rules: [rule], runs: spec.runs ?? 5, warmup: 1 });
-      const row: AggregationCostRow = { rule, n, d: spec.d, medianMs: r.medianMs };
+      const f = largestF(rule, n);
+      let r;
+      try {
+        [r] = benchAggregate({ n, d: spec.d, f, rules: [rule], runs: spec.runs ?? 5, warmup: 1 });
+      } catch (e) {
+        if (!(e instanceof UsageError)) throw e;
+        progress.onAggregationCostSkipped?.(rule, n, e.message); // the rule cannot run at this n
+        continue;
+      }
+      const row: AggregationCostRow = { rule, n, d: spec.d, f, medianMs: r.medianMs };
       rows.push(row);
       progress.onAggregationCost?.(row);
     }
   }
   const lines = [
-    'rule,n,d,medianMs',
-    ...rows.map((r) => [r.rule, r.n, r.d, r.medianMs].map(csvCell).join(',')),
+    'rule,n,d,f,medianMs',
+    ...rows.map((r) => [r.rule, r.n, r.d, r.f, r.medianMs].map(csvCell).join(',')),
   ];
   writeFileSync(join(out, 'aggregation-cost.csv'), lines.join('\n') + '\n');
 }

@@ -190,7 +190,7 @@ function writeStudy(
     const cost: AggregationCostRow[] = [];
     for (const rule of rules) {
       for (const n of ns)
-        cost.push({ rule, n, d: 1000, medianMs: rule === 'krum' ? 0.01 * n * n : 0.05 * n });
+        cost.push({ rule, n, d: 1000, f: 1, medianMs: rule === 'krum' ? 0.01 * n * n : 0.05 * n });
     }
     writeFileSync(
       join(dir, 'aggregation-cost.csv'),
