@@ -97,15 +97,44 @@ function tiledGrad(
   b: WasmBackendLike,
   input: TensorInfo,
   dy: TensorInfo,
+  shape: number[],
+  outShape: number[],
+  fh: number,
+  fw: number,
+): TensorInfo {
+  const out = b.makeOutput([...shape], 'float32');
+  routeTiledPoolGrad(
+    b.typedArrayFromHeap(input) as Float32Array,
+    b.typedArrayFromHeap(dy) as Float32Array,
+    b.typedArrayFromHeap(out) as Float32Array,
+    shape,
+    outShape,
+    fh,
+    fw,
+    -Infinity,
+    null,
+  );
+  return out;
+}
+
+/**
+ * The tiled pool gradient, shared with the fused ReLU + pool kernel (relu-max-pool-grad.ts): each
+ * window routes dy to its FIRST maximum in row-major order if that maximum exceeds `floor`
+ * (-Infinity: plain max pool, where only an all-NaN window routes nothing; 0: after a ReLU, whose
+ * zeros pass no gradient), and every other cell gets 0. `dx` is fully overwritten. With `sums`,
+ * the routed dy is also added per channel (the bias gradient under the ReLU).
+ */
+export function routeTiledPoolGrad(
+  x: Float32Array,
+  g: Float32Array,
+  dx: Float32Array,
   [n, h, w, c]: number[],
   [oh, ow]: number[],
   fh: number,
   fw: number,
-): TensorInfo {
-  const out = b.makeOutput([n, h, w, c], 'float32');
-  const x = b.typedArrayFromHeap(input) as Float32Array;
-  const g = b.typedArrayFromHeap(dy) as Float32Array;
-  const dx = b.typedArrayFromHeap(out) as Float32Array;
+  floor: number,
+  sums: Float64Array | null,
+): void {
   // Rows/columns past the last whole window get no gradient; windows overwrite the rest.
   if (oh * fh !== h || ow * fw !== w) dx.fill(0);
   const rowStride = w * c;
@@ -123,7 +152,7 @@ function tiledGrad(
             const v2 = x[p + rowStride];
             const v3 = x[p + rowStride + c];
             let k = -1;
-            let best = -Infinity;
+            let best = floor;
             if (v0 > best) {
               best = v0;
               k = 0;
@@ -138,6 +167,7 @@ function tiledGrad(
             }
             if (v3 > best) k = 3;
             const gv = g[gi];
+            if (sums !== null && k >= 0) sums[ch] += gv;
             dx[p] = k === 0 ? gv : 0;
             dx[p + c] = k === 1 ? gv : 0;
             dx[p + rowStride] = k === 2 ? gv : 0;
@@ -146,8 +176,7 @@ function tiledGrad(
           continue;
         }
         for (let ch = 0; ch < c; ch++, gi++) {
-          // The FIRST maximum in row-major window order, as the cpu backend; -1 if all NaN.
-          let best = -Infinity;
+          let best = floor;
           let pos = -1;
           for (let r = 0; r < fh; r++) {
             for (let q = 0, p = base + r * rowStride + ch; q < fw; q++, p += c) {
@@ -159,6 +188,7 @@ function tiledGrad(
             }
           }
           const gv = g[gi];
+          if (sums !== null && pos >= 0) sums[ch] += gv;
           for (let r = 0; r < fh; r++) {
             for (let q = 0, p = base + r * rowStride + ch; q < fw; q++, p += c) dx[p] = p === pos ? gv : 0;
           }
@@ -166,5 +196,4 @@ function tiledGrad(
       }
     }
   }
-  return out;
 }

@@ -16,6 +16,7 @@
  * where Multiply would give -0 for a negative dy.
  */
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import { routeTiledPoolGrad } from './max-pool-grad.js';
 import { asWasm } from './wasm.js';
 
 export const RELU_MAX_POOL_GRAD = 'DracoReluMaxPoolGrad';
@@ -24,79 +25,19 @@ export interface ReluMaxPoolGradAttrs {
   size: number;
 }
 
-/** The shared loop; `dz` and `db` are fully overwritten. */
+/** `dz` and `db` are fully overwritten. */
 function compute(
   y: Float32Array,
   g: Float32Array,
   dz: Float32Array,
   db: Float32Array,
-  [n, h, w, c]: number[],
+  shape: number[],
   size: number,
 ): void {
-  const oh = Math.floor(h / size);
-  const ow = Math.floor(w / size);
-  if (oh * size !== h || ow * size !== w) dz.fill(0);
-  const sums = new Float64Array(c);
-  const rowStride = w * c;
-  let gi = 0;
-  for (let s = 0; s < n; s++) {
-    for (let i = 0; i < oh; i++) {
-      for (let j = 0; j < ow; j++) {
-        const base = (s * h + i * size) * rowStride + j * size * c;
-        if (size === 2) {
-          // The common 2x2 pool unrolled: ~1.5x faster than the loops below.
-          for (let ch = 0; ch < c; ch++, gi++) {
-            const p = base + ch;
-            const v0 = y[p];
-            const v1 = y[p + c];
-            const v2 = y[p + rowStride];
-            const v3 = y[p + rowStride + c];
-            let k = -1;
-            let best = 0;
-            if (v0 > best) {
-              best = v0;
-              k = 0;
-            }
-            if (v1 > best) {
-              best = v1;
-              k = 1;
-            }
-            if (v2 > best) {
-              best = v2;
-              k = 2;
-            }
-            if (v3 > best) k = 3;
-            const gv = g[gi];
-            if (k >= 0) sums[ch] += gv;
-            dz[p] = k === 0 ? gv : 0;
-            dz[p + c] = k === 1 ? gv : 0;
-            dz[p + rowStride] = k === 2 ? gv : 0;
-            dz[p + rowStride + c] = k === 3 ? gv : 0;
-          }
-          continue;
-        }
-        for (let ch = 0; ch < c; ch++, gi++) {
-          // First maximum in row-major window order, as MaxPoolGrad; routed only if > 0.
-          let best = 0;
-          let pos = -1;
-          for (let r = 0; r < size; r++) {
-            for (let q = 0, p = base + r * rowStride + ch; q < size; q++, p += c) {
-              const v = y[p];
-              if (v > best) {
-                best = v;
-                pos = p;
-              }
-            }
-          }
-          const gv = g[gi];
-          if (pos >= 0) sums[ch] += gv;
-          for (let r = 0; r < size; r++) {
-            for (let q = 0, p = base + r * rowStride + ch; q < size; q++, p += c) dz[p] = p === pos ? gv : 0;
-          }
-        }
-      }
-    }
-  }
+  // y >= 0 after the ReLU: a window whose maximum is 0 routes nothing (floor 0).
+  const sums = new Float64Array(shape[3]);
+  const out = [Math.floor(shape[1] / size), Math.floor(shape[2] / size)];
+  routeTiledPoolGrad(y, g, dz, shape, out, size, size, 0, sums);
   db.set(sums);
 }
 
