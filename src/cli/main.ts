@@ -2,9 +2,9 @@
  * The `draco` command. User mistakes (UsageError, bad flags) print one line and exit 2; anything
  * else is a bug and keeps its stack trace.
  */
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { UsageError } from '../core/errors.js';
+import { packageVersion } from '../core/version.js';
 import { aggregateCommand } from './aggregate.js';
 import { benchCommand } from './bench.js';
 import { experimentCommand } from './experiment.js';
@@ -14,19 +14,12 @@ import { psCommand } from './ps.js';
 import { reportCommand } from './report.js';
 import { workerCommand } from './worker.js';
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  };
-  return pkg.version;
-}
-
 export function buildProgram(): Command {
   const program = new Command('draco')
     .description(
       'Byzantine-resilient distributed training: DRACO (repetition and cyclic codes), DETOX and Solon, with robust-aggregation baselines and attacks.',
     )
-    .version(version())
+    .version(packageVersion())
     .showHelpAfterError('(run with --help for usage)')
     .addCommand(trainCommand())
     .addCommand(experimentCommand())

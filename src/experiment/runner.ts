@@ -8,6 +8,7 @@ import { cpus as cpus_ } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../core/errors.js';
 import { median } from '../core/stats.js';
+import { packageVersion } from '../core/version.js';
 import { train, type StepRecord, type TrainSummary } from '../train/loop.js';
 import { RunWriter } from '../train/output.js';
 import { buildAggregator } from '../aggregators/registry.js';
@@ -39,12 +40,9 @@ export interface StudyOutcome {
 }
 
 function environment(): NonNullable<StudyManifest['environment']> {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  };
   const cpus = cpus_();
   return {
-    draco: pkg.version,
+    draco: packageVersion(),
     node: process.version,
     cpu: cpus[0]?.model ?? 'unknown',
     cores: cpus.length,
@@ -73,9 +71,12 @@ export async function runStudy(
   let ran = 0;
   let skipped = 0;
   const failed: { id: string; message: string }[] = [];
+  // One row per finished run, computed once from its files (metrics.jsonl is the big one).
+  const rows = new Map<string, ResultRow>();
   for (const [i, run] of manifest.runs.entries()) {
     const dir = runDir(out, run.id);
     if (existsSync(join(dir, 'summary.json'))) {
+      rows.set(run.id, resultRow(manifest, run, dir));
       skipped++;
       progress.onRun?.(run, i, manifest.runs.length, true);
       continue;
@@ -97,7 +98,9 @@ export async function runStudy(
       );
       writer.finish(summary, params);
       ran++;
-      progress.onRunDone?.(run, resultRow(manifest, run, dir));
+      const row = resultRow(manifest, run, dir);
+      rows.set(run.id, row);
+      progress.onRunDone?.(run, row);
     } catch (e) {
       writer.close();
       if (!(e instanceof UsageError)) throw e;
@@ -105,20 +108,20 @@ export async function runStudy(
       writeFileSync(join(dir, 'error.txt'), e.message + '\n');
       progress.onRunFailed?.(run, e.message);
     }
-    writeResults(manifest, out);
+    writeResults(manifest, out, rows);
   }
-  const rows = writeResults(manifest, out);
+  const finished = writeResults(manifest, out, rows);
   if (manifest.aggregationCost) writeAggregationCost(manifest, out, progress);
-  return { rows, ran, skipped, failed };
+  return { rows: finished, ran, skipped, failed };
 }
 
-/** Rewrite results.csv from every finished run, in grid order. */
-export function writeResults(manifest: StudyManifest, out: string): ResultRow[] {
-  const rows: ResultRow[] = [];
-  for (const run of manifest.runs) {
-    const dir = runDir(out, run.id);
-    if (existsSync(join(dir, 'summary.json'))) rows.push(resultRow(manifest, run, dir));
-  }
+/** Rewrite results.csv from the finished runs' rows, in grid order; returns them in that order. */
+function writeResults(
+  manifest: StudyManifest,
+  out: string,
+  byId: ReadonlyMap<string, ResultRow>,
+): ResultRow[] {
+  const rows = manifest.runs.flatMap((run) => byId.get(run.id) ?? []);
   const cols = resultColumns(manifest.targets);
   const lines = [cols.join(',')];
   for (const row of rows)

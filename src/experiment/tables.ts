@@ -3,22 +3,13 @@
  * and attack, one row per defense with seed-averaged accuracy, the MODELED step breakdown, time
  * to each target and the speedup over the study's reference defense. docs/results.md quotes them.
  */
+import { groupBy } from './report/charts.js';
+import { escapeHtml } from './report/html.js';
 import type { LoadedStudy, ReportRow } from './report/load.js';
 import { targetKey } from './results.js';
 
 function mean(xs: readonly number[]): number {
   return xs.reduce((a, b) => a + b, 0) / xs.length;
-}
-
-function groupBy<T>(xs: readonly T[], key: (x: T) => string): Map<string, T[]> {
-  const m = new Map<string, T[]>();
-  for (const x of xs) {
-    const k = key(x);
-    const list = m.get(k);
-    if (list) list.push(x);
-    else m.set(k, [x]);
-  }
-  return m;
 }
 
 /** Mean modeled seconds to `target` over seeds, or null when a seed never reached it. */
@@ -109,10 +100,6 @@ export function studyTables(study: LoadedStudy): string {
   return out.join('\n');
 }
 
-function escape(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
-
 /** The same tables as HTML (headings, paragraphs and pipe tables are all studyTables writes). */
 export function studyTablesHtml(markdown: string): string {
   const html: string[] = [];
@@ -124,7 +111,7 @@ export function studyTablesHtml(markdown: string): string {
   const lines = markdown.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i];
-    if (line.startsWith('### ')) html.push(`<h3>${escape(line.slice(4))}</h3>`);
+    if (line.startsWith('### ')) html.push(`<h3>${escapeHtml(line.slice(4))}</h3>`);
     else if (line.startsWith('## '))
       continue; // the page has its own title
     else if (line.startsWith('|')) {
@@ -134,12 +121,12 @@ export function studyTablesHtml(markdown: string): string {
       while (i + 1 < lines.length && lines[i + 1].startsWith('|')) body.push(cells(lines[++i]));
       html.push(
         '<table class="summary"><thead><tr>' +
-          head.map((h) => `<th>${escape(h)}</th>`).join('') +
+          head.map((h) => `<th>${escapeHtml(h)}</th>`).join('') +
           '</tr></thead><tbody>' +
-          body.map((r) => '<tr>' + r.map((c) => `<td>${escape(c)}</td>`).join('') + '</tr>').join('') +
+          body.map((r) => '<tr>' + r.map((c) => `<td>${escapeHtml(c)}</td>`).join('') + '</tr>').join('') +
           '</tbody></table>',
       );
-    } else if (line.trim() !== '') html.push(`<p>${escape(line)}</p>`);
+    } else if (line.trim() !== '') html.push(`<p>${escapeHtml(line)}</p>`);
   }
   return html.join('\n');
 }

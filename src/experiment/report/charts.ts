@@ -75,7 +75,7 @@ function mean(xs: readonly number[]): number {
 }
 
 /** Group items by a string key, keeping first-seen order. */
-function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> {
+export function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> {
   const groups = new Map<string, T[]>();
   for (const it of items) {
     const k = key(it);
