@@ -24,10 +24,13 @@ import type { AggregateInfo } from '../aggregators/types.js';
 import { majorityVote } from '../schemes/repetition.js';
 import { positiveInt, nonNegativeInt } from './args.js';
 
+/** What the bench times besides registered rules (see the header comment). */
+export const BENCH_EXTRA_RULES: readonly string[] = ['distances', 'sign-majority-packed', 'vote'];
+
 /** The rules `all` stands for: every registered rule (geomedian at 10 fixed iterations) + extras. */
 export function defaultBenchRules(): string[] {
   const names = aggregators.names().map((r) => (r === 'geomedian' ? 'geomedian:iters=10,tol=0' : r));
-  return [...names, 'distances', 'sign-majority-packed', 'vote'];
+  return [...names, ...BENCH_EXTRA_RULES];
 }
 
 /** Split `a,b:x=1,y=2,c` into specs: a token with '=' but no ':' continues the previous spec. */

@@ -12,7 +12,7 @@ import { packageVersion } from '../core/version.js';
 import { train, type StepRecord, type TrainSummary } from '../train/loop.js';
 import { RunWriter } from '../train/output.js';
 import { buildAggregator } from '../aggregators/registry.js';
-import { benchAggregate } from '../cli/bench-aggregate.js';
+import { BENCH_EXTRA_RULES, benchAggregate } from '../cli/bench-aggregate.js';
 import {
   resultColumns,
   targetKey,
@@ -185,11 +185,9 @@ export function resultRow(manifest: StudyManifest, run: StudyRun, dir: string): 
  * The most Byzantine inputs the rule accepts at n, up to Bulyan's floor((n - 3) / 4) (so that
  * every rule of a study is timed at the same f where it can be); 0 if it accepts none.
  */
-const BENCH_EXTRAS = ['vote', 'distances', 'sign-majority-packed'];
-
 function largestF(rule: string, n: number): number {
   const top = Math.max(0, Math.floor((n - 3) / 4));
-  if (BENCH_EXTRAS.includes(rule)) return top; // not rules: no precondition (vote: f deviants)
+  if (BENCH_EXTRA_RULES.includes(rule)) return top; // not rules: no precondition (vote: f deviants)
   for (let f = top; f > 0; f--) {
     try {
       if (buildAggregator(rule, { n, f }).precondition(n, f) === null) return f;

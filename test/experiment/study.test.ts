@@ -35,7 +35,7 @@ const TINY = {
   reference: 'coord median',
   // A rule spec with a comma: aggregation-cost.csv must quote it.
   aggregationCost: {
-    rules: ['geomedian:iters=2,tol=0', 'mean', 'detox-multi-krum'],
+    rules: ['geomedian:iters=2,tol=0', 'mean', 'detox-multi-krum', 'vote'],
     n: [5, 7],
     d: 1000,
     runs: 1,
@@ -169,11 +169,13 @@ describe('running a tiny study', () => {
 
   test('draco report over the finished study: every chart, the summary tables with the speedup', async () => {
     const cost = readFileSync(join(out, 'aggregation-cost.csv'), 'utf8').trim().split('\n');
-    assert.equal(cost.length, 6); // detox-multi-krum cannot run at n = 5 (2 buckets of 2): skipped
+    assert.equal(cost.length, 8); // detox-multi-krum cannot run at n = 5 (2 buckets of 2): skipped
     assert.equal(cost[0], 'rule,n,d,f,medianMs');
     assert.match(cost[1], /^"geomedian:iters=2,tol=0",5,1000,0,[\d.]+$/);
     // detox-multi-krum (2 buckets) accepts no f > 0 at n = 7: timed at f = 0 instead of failing.
-    assert.match(cost[5], /^detox-multi-krum,7,1000,0,[\d.]+$/);
+    assert.match(cost[6], /^detox-multi-krum,7,1000,0,[\d.]+$/);
+    // The vote is no rule with a bound: timed at floor((n - 3) / 4) deviant messages.
+    assert.match(cost[7], /^vote,7,1000,1,[\d.]+$/);
     const { writeReport } = await import('../../src/experiment/report/index.js');
     const res = await writeReport(out);
     const html = readFileSync(res.htmlPath, 'utf8');
