@@ -41,7 +41,7 @@ import {
   type CMat,
 } from '../core/complex.js';
 import { UsageError } from '../core/errors.js';
-import { arenaOf, type MessageArena } from '../core/simd/arena.js';
+import { arenaOf, COMBINE_SETS, type MessageArena } from '../core/simd/arena.js';
 import type { Rng } from '../core/rng.js';
 import { allFinite, type Vec } from '../core/vec.js';
 import {
@@ -428,6 +428,17 @@ export function projectRows(rows: readonly Vec[], rng: Rng, L: number): Float64A
   const state = projectionState(rng);
   const lanes = new Float64Array(4 * rows.length);
   const done = rows.length > 0 ? (arenaOf(rows[0])?.projectLanes(rows, L, state, lanes) ?? 0) : 0;
+  return projectTail(rows, L, state, lanes, done);
+}
+
+/** The JS loop's part of projectRows (t in [done, L), continuing the kernel's stream), then u. */
+function projectTail(
+  rows: readonly Vec[],
+  L: number,
+  state: Int32Array,
+  lanes: Float64Array,
+  done: number,
+): Float64Array {
   const f = new Float64Array(L - done);
   fillProjection(state, f);
   accumulateLanes(rows, f, L, done, lanes);
@@ -436,41 +447,30 @@ export function projectRows(rows: readonly Vec[], rng: Rng, L: number): Float64A
 
 /**
  * `out += sum_j v_j R_j` for planar complex rows, complex weights v (interleaved) and a planar
- * output (`out[0..L)` real, `out[L..2L)` imaginary), coordinates t in [from, L). Four rows per
- * pass, so the output is read and written once per four input rows. Per coordinate the order is
- * `out += ((((((a0 p0 - b0 q0) + a1 p1) - b1 q1) + a2 p2) - b2 q2) + a3 p3) - b3 q3` per group
- * of four rows, then `out += a p - b q` per remaining row (imaginary: a q + b p, same shape); the
- * SIMD kernel (combineRows) keeps it, so both give the same bits.
+ * output (`out[0..L)` real, `out[L..2L)` imaginary), coordinates t in [from, L). Two rows per
+ * pass. Per coordinate the order is `out += ((a0 p0 - b0 q0) + a1 p1) - b1 q1` per pair of rows,
+ * then `out += a p - b q` for an odd last row (imaginary: `((a0 q0 + b0 p0) + a1 q1) + b1 p1`,
+ * same shape); the SIMD kernel (combineRows) keeps it, so both give the same bits.
  */
 export function combine(rows: readonly Vec[], v: Float64Array, L: number, out: Float64Array, from = 0): void {
   let j = 0;
-  for (; j + 4 <= rows.length; j += 4) {
+  for (; j + 2 <= rows.length; j += 2) {
     const x0 = rows[j];
     const x1 = rows[j + 1];
-    const x2 = rows[j + 2];
-    const x3 = rows[j + 3];
     const a0 = v[2 * j],
       b0 = v[2 * j + 1],
       a1 = v[2 * j + 2],
       b1 = v[2 * j + 3];
-    const a2 = v[2 * j + 4],
-      b2 = v[2 * j + 5],
-      a3 = v[2 * j + 6],
-      b3 = v[2 * j + 7];
     for (let t = from; t < L; t++) {
       const p0 = x0[t],
         q0 = x0[L + t],
         p1 = x1[t],
         q1 = x1[L + t];
-      const p2 = x2[t],
-        q2 = x2[L + t],
-        p3 = x3[t],
-        q3 = x3[L + t];
-      out[t] += a0 * p0 - b0 * q0 + a1 * p1 - b1 * q1 + a2 * p2 - b2 * q2 + a3 * p3 - b3 * q3;
-      out[L + t] += a0 * q0 + b0 * p0 + a1 * q1 + b1 * p1 + a2 * q2 + b2 * p2 + a3 * q3 + b3 * p3;
+      out[t] += a0 * p0 - b0 * q0 + a1 * p1 - b1 * q1;
+      out[L + t] += a0 * q0 + b0 * p0 + a1 * q1 + b1 * p1;
     }
   }
-  for (; j < rows.length; j++) {
+  if (j < rows.length) {
     const x = rows[j];
     const a = v[2 * j];
     const b = v[2 * j + 1];
@@ -497,8 +497,21 @@ export function combineRows(
   outs: readonly Float64Array[],
 ): boolean {
   const simd = rows.length > 0 ? arenaOf(rows[0])?.combineInto(rows, vs, L, outs) : undefined;
-  const done = simd?.len ?? 0;
-  let finite = simd?.finite ?? true;
+  return combineTail(rows, vs, L, outs, simd?.len ?? 0) && (simd?.finite ?? true);
+}
+
+/**
+ * The JS loop's part of combineRows: coordinates t in [done, L) of every `outs[b]` (the rest is
+ * the kernel's), overwritten; whether every value it wrote is finite.
+ */
+function combineTail(
+  rows: readonly Vec[],
+  vs: readonly Float64Array[],
+  L: number,
+  outs: readonly Float64Array[],
+  done: number,
+): boolean {
+  let finite = true;
   vs.forEach((v, b) => {
     const out = outs[b];
     out.fill(0, done, L);
@@ -602,6 +615,118 @@ function resultBuffer(rows: readonly Vec[], size: number): Float64Array {
 }
 
 /**
+ * Speculation (the decoder's one-pass fast path). The O(n d) work of a decode is two passes over
+ * the messages: the projection (all rows), then, once the locator has chosen the kept rows H, the
+ * combination over H. Both are compute-bound SIMD loops, and each reads every row from memory.
+ * But H rarely changes between steps: with a fixed set of Byzantine workers the locator excludes
+ * the same rows every step (and with none it excludes the same tau rows, ties broken by index).
+ * So over arena messages the decoder combines the LAST decode's H, with its weights, in the
+ * projection's pass (block by block, the rows still in L2: projectCombineInto). If the locator
+ * then keeps exactly those rows, that combination is the answer: the weights depend on H only,
+ * so it is bitwise what the second pass would give. Otherwise the guess is discarded and the
+ * second pass runs as usual (a miss costs one extra combination), and the next decode does not
+ * guess (so adversaries that move every step cost at most half a combination per step on
+ * average). The result never depends on the guess, only the time does.
+ */
+interface Speculation {
+  code: MdsCode;
+  /** The kept rows H (sender indices, increasing). */
+  keep: number[];
+  gen: CMat;
+  qr: ReturnType<typeof qrFull>;
+  /** Per block b: the complex combination weights v_b over H (interleaved), and their low parts. */
+  v: Float64Array[];
+  vLo: Float64Array[];
+  /** The last guess was wrong (or its decode failed): do not guess next time. */
+  missed: boolean;
+}
+
+/** The last decode's Speculation, per arena (the PS's message slots). */
+const speculations = new WeakMap<MessageArena, Speculation>();
+
+function sameRows(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/**
+ * The combination weights over the kept rows H (spec "Cyclic code" step 5): for each block b < m
+ * the min-norm solution of v_b^T C1[H,:] = e_b^T, as `v` (hi) and `vLo` (lo), interleaved complex.
+ */
+function recoveryWeights(
+  code: MdsCode,
+  keep: readonly number[],
+  gen: CMat,
+  qr: ReturnType<typeof qrFull>,
+): { v: Float64Array[]; vLo: Float64Array[] } {
+  const { k: K, m } = code;
+  // Solved directly (backward stable: v_b^T C1[H,:] misses e_b^T by rounding only), not read off
+  // as rows of pinv(C1[H,:]): cond(C1[H,:]) reaches 6.5e3 at n = 45 and 4e5 at n = 63 for
+  // adjacent suspects (not the ~10 the spec quotes, which holds for scattered ones), and a pinv
+  // row misses e_b^T by cond * eps; that residual, times the large codeword coefficients, was 99%
+  // of the decode error there.
+  const unit = cmat(K, m);
+  for (let b = 0; b < m; b++) unit.data[2 * (b * m + b)] = 1;
+  const xs0 = qrAdjointSolve(qr, unit); // |H| x m; v_b = conj(column b)
+  // One step of iterative refinement with the residual e_b - C1[H,:]^H x_b accumulated in dd
+  // against the ~106-bit C1 (generator + generatorLo): removes the solve's own rounding and that
+  // of C1's entries (measured: 2-3x less decode error at n = 45, adjacent).
+  const res = adjointResidual(
+    gen.data,
+    crows(code.generatorLo, keep).data,
+    keep.length,
+    K,
+    xs0.data,
+    unit.data,
+    m,
+  );
+  const dx = qrAdjointSolve(qr, cmat(K, m, res));
+  // x = x0 + dx kept as hi + lo (TwoSum): the weights' own rounding then stays out of the sum.
+  const v: Float64Array[] = [];
+  const vLo: Float64Array[] = [];
+  for (let b = 0; b < m; b++) {
+    const hi = new Float64Array(2 * keep.length);
+    const lo = new Float64Array(2 * keep.length);
+    for (let a = 0; a < keep.length; a++) {
+      const o = 2 * (a * m + b);
+      const [hr, lr] = twoSum(xs0.data[o], dx.data[o]);
+      const [hm, lm] = twoSum(xs0.data[o + 1], dx.data[o + 1]);
+      hi[2 * a] = hr;
+      hi[2 * a + 1] = -hm;
+      lo[2 * a] = lr;
+      lo[2 * a + 1] = -lm;
+    }
+    v.push(hi);
+    vLo.push(lo);
+  }
+  return { v, vLo };
+}
+
+/**
+ * projectRows over `rows` and, in the same pass, combineRows of `combRows` with the weight sets
+ * `vs` into `outs` (overwritten): the same bits as the two calls. The kernel does both block by
+ * block when every row is a float64 view on one MessageArena (reading the messages once); the JS
+ * loops do the rest (or all).
+ */
+export function projectAndCombine(
+  rows: readonly Vec[],
+  rng: Rng,
+  L: number,
+  combRows: readonly Vec[],
+  vs: readonly Float64Array[],
+  outs: readonly Float64Array[],
+): { u: Float64Array; finite: boolean } {
+  const state = projectionState(rng);
+  const lanes = new Float64Array(4 * rows.length);
+  const simd =
+    rows.length > 0
+      ? arenaOf(rows[0])?.projectCombineInto(rows, L, state, lanes, combRows, vs, outs)
+      : undefined;
+  const done = simd?.len ?? 0;
+  const finite = combineTail(combRows, vs, L, outs, done) && (simd?.finite ?? true);
+  return { u: projectTail(rows, L, state, lanes, done), finite };
+}
+
+/**
  * Predicted relative rounding error of the plain float64 combination above which the decoder
  * switches to the error-free one (float64 messages only: float32 messages carry 1e-7 anyway).
  */
@@ -615,7 +740,10 @@ const OUTLIER = 1e4;
 
 /** Diagnostics of one decode, for tests and the bench. */
 export interface MdsDecodeInfo {
-  /** Rows excluded before the final solve (the tau smallest |p(x_j)|). */
+  /**
+   * Present rows left out of the final solve: those the locator excluded (the tau smallest
+   * |p(x_j)|, or the re-selection's) that are inconsistent with the fitted codeword.
+   */
   excluded: number[];
   /** Locator size tau = floor((2s - e) / 2). */
   tau: number;
@@ -629,6 +757,11 @@ export interface MdsDecodeInfo {
   amplification: number;
   /** Whether the error-free combination was used (eps * A > ACCURATE). */
   accurate: boolean;
+  /**
+   * The speculative one-pass combination (see Speculation): 'none' when the decode did not guess,
+   * 'hit' when the last decode's kept rows were kept again (one pass), 'miss' otherwise.
+   */
+  speculation: 'none' | 'hit' | 'miss';
 }
 
 /**
@@ -651,24 +784,53 @@ export function mdsDecode(
   const label = m === 1 ? 'cyclic' : 'solon';
   const samples = ctx.partitionSizes.reduce((a, b) => a + b, 0);
   const failures: string[] = [];
-  const fail = (why: string, suspects: number[] = []): DecodeResult => ({
-    gradient: new Float64Array(d),
-    samplesCovered: 0,
-    suspects,
-    failures: [...failures, why],
-    abort: true,
-  });
-  const tooMany = (e: number) =>
-    `${label}: ${e} erasures exceed the code's redundancy 2s = ${2 * s}; step aborted`;
   const received: number[] = [];
   for (let j = 0; j < n; j++) if (messages[j] !== null) received.push(j);
+  const receivedRows = received.map((j) => messages[j]!);
+  // Over arena messages, the last decode's kept rows and weights, combined speculatively in the
+  // projection's pass: if the locator keeps the same rows, the combination is done (Speculation).
+  const arena = receivedRows.length > 0 ? arenaOf(receivedRows[0]) : undefined;
+  const memo = arena === undefined ? undefined : speculations.get(arena);
+  const guess =
+    memo !== undefined &&
+    memo.code === code &&
+    !memo.missed &&
+    m <= COMBINE_SETS &&
+    memo.keep.every((j) => messages[j] !== null)
+      ? memo
+      : undefined;
+  const fail = (why: string, suspects: number[] = []): DecodeResult => {
+    if (guess !== undefined) guess.missed = true;
+    return {
+      gradient: new Float64Array(d),
+      samplesCovered: 0,
+      suspects,
+      failures: [...failures, why],
+      abort: true,
+    };
+  };
+  const tooMany = (e: number) =>
+    `${label}: ${e} erasures exceed the code's redundancy 2s = ${2 * s}; step aborted`;
   if (n - received.length > 2 * s) return fail(tooMany(n - received.length));
-  // 1. Fresh private projection (drawn first from ctx.rng: see attacks/hidden.ts for why).
-  const u0 = projectRows(
-    received.map((j) => messages[j]!),
-    ctx.rng,
-    L,
-  );
+  // 1. Fresh private projection (drawn first from ctx.rng: see attacks/hidden.ts for why), with
+  // the guess's combination in the same pass.
+  const padded = resultBuffer(receivedRows, 2 * L * m);
+  const blockOut = (b: number) => padded.subarray(2 * b * L, 2 * (b + 1) * L);
+  let guessFinite = false;
+  let u0: Float64Array;
+  if (guess === undefined) u0 = projectRows(receivedRows, ctx.rng, L);
+  else {
+    const both = projectAndCombine(
+      receivedRows,
+      ctx.rng,
+      L,
+      guess.keep.map((j) => messages[j]!),
+      guess.v,
+      guess.v.map((_, b) => blockOut(b)),
+    );
+    u0 = both.u;
+    guessFinite = both.finite;
+  }
   // Honest projections are all of one scale (W's rows have equal norms by cyclic symmetry, and
   // f is random): the median over received rows is honest (n - s > n / 2). A row far above it
   // (or one that overflowed) can only be wrong and its position is known, so it is treated as an
@@ -790,8 +952,9 @@ export function mdsDecode(
         keepU.push(a);
       }
     });
-    const gen = crows(code.generator, keep);
-    const qr = qrFull(gen);
+    const g = guess !== undefined && sameRows(keep, guess.keep) ? guess : undefined;
+    const gen = g !== undefined ? g.gen : crows(code.generator, keep);
+    const qr = g !== undefined ? g.qr : qrFull(gen);
     const uKeep = cmat(keep.length, 1);
     keepU.forEach((a, i) => {
       uKeep.data[2 * i] = u[2 * a];
@@ -849,44 +1012,44 @@ export function mdsDecode(
     excluded = next;
     fit = again;
   }
-  const { exSet, keep, keepRows, keepU, gen, qr, worstKept } = fit;
+  const { exSet, worstKept } = fit;
   const suspects: number[] = [...overflowed];
   present.forEach((j, a) => {
     if (exSet.has(j) && fit.resid[a] > tolRes) suspects.push(j);
   });
   suspects.sort((a, b) => a - b);
+  // The final solve uses every present row consistent with the fitted codeword: the kept rows
+  // and the excluded ones whose residual is at rounding level (the test kept rows pass too). With
+  // fewer than tau errors the locator's extra exclusions are honest rows chosen by rounding noise
+  // (measured: a different pair at every step with no adversary at n = 15, s = 2); putting them
+  // back makes the solve use n - t rows instead of n - e - tau (a smaller |v|, so less rounding)
+  // and makes the kept set a function of which rows are wrong only, the same from step to step
+  // while the adversaries are (see Speculation).
+  const keep: number[] = [];
+  const keepRows: Vec[] = [];
+  const keepU: number[] = [];
+  present.forEach((j, a) => {
+    if (!exSet.has(j) || fit.resid[a] <= tolRes) {
+      keep.push(j);
+      keepRows.push(rows[a]);
+      keepU.push(a);
+    }
+  });
+  excluded = present.filter((j) => !keep.includes(j));
+  const reused =
+    guess !== undefined && sameRows(keep, guess.keep) ? guess : sameRows(keep, fit.keep) ? fit : undefined;
+  const gen = reused !== undefined ? reused.gen : crows(code.generator, keep);
+  const qr = reused !== undefined ? reused.qr : qrFull(gen);
 
-  // Combination vectors v_b, b < m: the min-norm solutions of v_b^T C1[H,:] = e_b^T, solved
-  // directly (backward stable: v_b^T C1[H,:] misses e_b^T by rounding only), not read off as
-  // rows of pinv(C1[H,:]): cond(C1[H,:]) reaches 6.5e3 at n = 45 and 4e5 at n = 63 for adjacent
-  // suspects (not the ~10 the spec quotes, which holds for scattered ones), and a pinv row
-  // misses e_b^T by cond * eps; that residual, times the large codeword coefficients, was 99% of
-  // the decode error there.
-  const unit = cmat(K, m);
-  for (let b = 0; b < m; b++) unit.data[2 * (b * m + b)] = 1;
-  const xs0 = qrAdjointSolve(qr, unit); // |H| x m; v_b = conj(column b)
-  // One step of iterative refinement with the residual e_b - C1[H,:]^H x_b accumulated in dd
-  // against the ~106-bit C1 (generator + generatorLo): removes the solve's own rounding and that
-  // of C1's entries (measured: 2-3x less decode error at n = 45, adjacent).
-  const res = adjointResidual(
-    gen.data,
-    crows(code.generatorLo, keep).data,
-    keep.length,
-    K,
-    xs0.data,
-    unit.data,
-    m,
-  );
-  const dx = qrAdjointSolve(qr, cmat(K, m, res));
-  // x = x0 + dx kept as hi + lo (TwoSum): the weights' own rounding then stays out of the sum.
-  const xLo = new Float64Array(xs0.data.length);
-  for (let i = 0; i < xs0.data.length; i++) {
-    const [h, l] = twoSum(xs0.data[i], dx.data[i]);
-    xs0.data[i] = h;
-    xLo[i] = l;
-  }
-  const report = (amplification: number, accurate: boolean): void =>
-    info?.({ excluded: [...excluded].sort((a, b) => a - b), tau, locatorRank, amplification, accurate });
+  const report = (amplification: number, accurate: boolean, hit = false): void =>
+    info?.({
+      excluded: [...excluded].sort((a, b) => a - b),
+      tau,
+      locatorRank,
+      amplification,
+      accurate,
+      speculation: guess === undefined ? 'none' : hit ? 'hit' : 'miss',
+    });
   if (worstKept > tolRes) {
     report(NaN, false);
     return fail(
@@ -895,6 +1058,10 @@ export function mdsDecode(
       suspects,
     );
   }
+  // The guess was right when the same rows are kept: its weights (the same bits: they depend on
+  // the kept rows only) and its combination stand.
+  const hit = guess !== undefined && sameRows(keep, guess.keep);
+  const { v: vs, vLo: vLos } = hit && guess !== undefined ? guess : recoveryWeights(code, keep, gen, qr);
 
   // 6. G_packed^(b) = v_b^T R[H,:]; unpack into the gradient. The coefficients reach 1e5..1e6,
   // so the messages are that much larger than the sum they cancel down to, and rounding in the
@@ -902,7 +1069,6 @@ export function mdsDecode(
   // projection (u_j = y_j . f). Where eps * A_b could exceed ACCURATE, the combination is
   // computed error-free (combineAccurate, ~4x slower); the decode error is then the messages'
   // own rounding (measured against exact messages: test/schemes/exact-ref.ts).
-  const padded = resultBuffer(keepRows, 2 * L * m);
   let amplification = 0;
   let accurate = false;
   // Blocks for the plain combination, done together: one read of the rows for all of them.
@@ -910,18 +1076,13 @@ export function mdsDecode(
   const plainOut: Float64Array[] = [];
   const accurateOut: Float64Array[] = [];
   for (let b = 0; b < m; b++) {
-    const v = new Float64Array(2 * keep.length);
-    const vLo = new Float64Array(2 * keep.length);
+    const v = vs[b];
     let num = 0;
     let sr = 0;
     let si = 0;
     for (let a = 0; a < keep.length; a++) {
-      const vr = xs0.data[2 * (a * m + b)];
-      const vi = -xs0.data[2 * (a * m + b) + 1];
-      v[2 * a] = vr;
-      v[2 * a + 1] = vi;
-      vLo[2 * a] = xLo[2 * (a * m + b)];
-      vLo[2 * a + 1] = -xLo[2 * (a * m + b) + 1];
+      const vr = v[2 * a];
+      const vi = v[2 * a + 1];
       const ur = u[2 * keepU[a]];
       const ui = u[2 * keepU[a] + 1];
       num += (vr * vr + vi * vi) * (ur * ur + ui * ui);
@@ -931,19 +1092,26 @@ export function mdsDecode(
     const amp = Math.sqrt(num) / Math.hypot(sr, si);
     amplification = Math.max(amplification, Number.isNaN(amp) ? Infinity : amp);
     const amplified = !(eps * amp <= ACCURATE);
-    const out = padded.subarray(2 * b * L, 2 * (b + 1) * L);
+    const out = blockOut(b);
     if (amplified && code.dtype === 'float64') {
       accurate = true;
-      out.fill(0); // a reused buffer holds the previous step's gradient
-      combineAccurate(keepRows, v, vLo, L, out);
+      out.fill(0); // a reused buffer holds the previous step's gradient (or the guess's)
+      combineAccurate(keepRows, v, vLos[b], L, out);
       accurateOut.push(out);
-    } else {
+    } else if (!hit) {
       plainV.push(v);
       plainOut.push(out);
     }
   }
-  const finite = combineRows(keepRows, plainV, L, plainOut) && accurateOut.every((o) => allFinite(o));
-  report(amplification, accurate);
+  // With a hit the plain blocks are the guess's; its finiteness check also covered any block
+  // redone accurately (an overflow there aborts the step, conservatively).
+  const finite =
+    (hit ? guessFinite : combineRows(keepRows, plainV, L, plainOut)) &&
+    accurateOut.every((o) => allFinite(o));
+  report(amplification, accurate, hit);
+  if (arena !== undefined) {
+    speculations.set(arena, { code, keep, gen, qr, v: vs, vLo: vLos, missed: guess !== undefined && !hit });
+  }
   // Kept rows passed the consistency check, so this cannot trigger short of an overflow in the
   // honest sum itself; checked anyway so that a non-finite value never reaches the model.
   if (!finite) return fail(`${label}: decoded gradient is not finite; step aborted`, suspects);

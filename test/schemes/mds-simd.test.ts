@@ -18,6 +18,7 @@ import {
   mdsDecode,
   mdsEncode,
   project,
+  projectAndCombine,
   projectRows,
   type MdsDecodeInfo,
 } from '../../src/schemes/mds.js';
@@ -71,10 +72,9 @@ function projectReference(rows: readonly Vec[], f: Float64Array, L: number): Flo
 }
 
 /**
- * The documented combination order per coordinate: acc = +0; per group of four rows
- * acc += ((((((a0 p0 - b0 q0) + a1 p1) - b1 q1) + a2 p2) - b2 q2) + a3 p3) - b3 q3 (imaginary:
- * (((((((a0 q0 + b0 p0) + a1 q1) + b1 p1) + ...) + b3 p3), then acc += a p - b q (a q + b p) per
- * remaining row.
+ * The documented combination order per coordinate: acc = +0; per pair of rows
+ * acc += ((a0 p0 - b0 q0) + a1 p1) - b1 q1 (imaginary: ((a0 q0 + b0 p0) + a1 q1) + b1 p1), then
+ * acc += a p - b q (a q + b p) for an odd last row.
  */
 function combineReference(rows: readonly Vec[], v: Float64Array, L: number): Float64Array {
   const out = new Float64Array(2 * L);
@@ -83,10 +83,10 @@ function combineReference(rows: readonly Vec[], v: Float64Array, L: number): Flo
     let re = 0;
     let im = 0;
     let j = 0;
-    for (; j + 4 <= n; j += 4) {
+    for (; j + 2 <= n; j += 2) {
       let gr = 0;
       let gi = 0;
-      for (let k = j; k < j + 4; k++) {
+      for (let k = j; k < j + 2; k++) {
         const [a, b, p, q] = [v[2 * k], v[2 * k + 1], rows[k][t], rows[k][L + t]];
         gr = k === j ? a * p - b * q : gr + a * p - b * q;
         gi = k === j ? a * q + b * p : gi + a * q + b * p;
@@ -330,4 +330,141 @@ describe('MDS decode: the same bits from arena slots as from plain arrays', () =
       assert.ok(Math.sqrt(num / den) <= 1e-9, `relative error ${Math.sqrt(num / den)}`);
     });
   }
+});
+
+describe('MDS projection + combination in one pass (the speculative decode)', () => {
+  const arena = MessageArena.create(MAX_N, 2 * MAX_L, 'float64')!;
+
+  test('bitwise projectRows + combineRows: random n, any subset of rows in any order, 1..COMBINE_SETS + 2 sets', () => {
+    const rng = Rng.derive(18, 'mds-simd-fused');
+    let fusedRuns = 0;
+    for (let trial = 0; trial < 40; trial++) {
+      const n = 1 + rng.int(MAX_N);
+      const L = Ls[trial % Ls.length];
+      const sets = trial % 7 === 0 ? COMBINE_SETS + 1 + rng.int(2) : 1 + rng.int(COMBINE_SETS);
+      const { inArena, plain } = rowsOf(arena, rng, n, L);
+      // A random subset (at least one row) in a random order: the weights follow that order.
+      const picked = rng.sample(n, 1 + rng.int(n));
+      const vs = Array.from({ length: sets }, () => {
+        const v = new Float64Array(2 * picked.length);
+        fillWide(rng, v);
+        return v;
+      });
+      const label = `n=${n} L=${L} sets=${sets} combined=${picked.join(',')}`;
+      const wantU = projectRows(plain, Rng.derive(trial, 'f2'), L);
+      const wantOut = vs.map((v) =>
+        combineReference(
+          picked.map((j) => plain[j]),
+          v,
+          L,
+        ),
+      );
+      for (const [rows, kind] of [
+        [inArena, 'kernel'],
+        [plain, 'JS'],
+      ] as const) {
+        const outs = vs.map(() => new Float64Array(2 * L).fill(99)); // overwritten, not added to
+        const rA = Rng.derive(trial, 'f2');
+        const got = projectAndCombine(
+          rows,
+          rA,
+          L,
+          picked.map((j) => rows[j]),
+          vs,
+          outs,
+        );
+        assert.equal(got.finite, true, `${kind}, ${label}`);
+        assert.ok(same(got.u, wantU), `projection, ${kind}, ${label}`);
+        outs.forEach((o, b) => assert.ok(same(o, wantOut[b]), `combination set ${b}, ${kind}, ${label}`));
+        // The rng is left where projectRows leaves it.
+        const after = Rng.derive(trial, 'f2');
+        projectRows(plain.slice(0, 1), after, L);
+        assert.equal(rA.nextU32(), after.nextU32(), `${kind}, ${label}`);
+      }
+      const kernelLen = arena.projectCombineInto(
+        inArena,
+        L,
+        new Int32Array(16).fill(1),
+        new Float64Array(4 * n),
+        picked.map((j) => inArena[j]),
+        vs,
+        vs.map(() => new Float64Array(2 * L)),
+      ).len;
+      assert.equal(kernelLen, sets <= COMBINE_SETS ? L - (L % 4) : 0, label);
+      if (kernelLen > 0) fusedRuns++;
+    }
+    assert.ok(fusedRuns >= 20, `the kernel ran in only ${fusedRuns} trials`);
+  });
+
+  test('the kernel refuses rows it cannot read in place, and rows not among the projected ones', () => {
+    const rng = Rng.derive(19, 'mds-simd-fused');
+    const L = 41;
+    const { inArena, plain } = rowsOf(arena, rng, 5, L);
+    const v = Float64Array.from({ length: 4 }, () => rng.normal());
+    const call = (proj: Vec[], comb: Vec[]) =>
+      arena.projectCombineInto(
+        proj,
+        L,
+        new Int32Array(16).fill(1),
+        new Float64Array(20),
+        comb,
+        [v],
+        [new Float64Array(2 * L)],
+      ).len;
+    assert.equal(call(inArena, [inArena[1], plain[2]]), 0, 'a combined row off the arena');
+    assert.equal(call(inArena.slice(0, 3), [inArena[1], inArena[4]]), 0, 'a combined row not projected');
+    assert.equal(call(inArena, [inArena[1], inArena[1]]), 0, 'a row twice');
+    assert.equal(call([inArena[0], plain[1]], [inArena[0]]), 0, 'a projected row off the arena');
+    assert.equal(call(inArena, [inArena[1], inArena[3]]), L - (L % 4));
+    // Mixed rows still give the right bits (the JS loops).
+    const mixed = [inArena[0], plain[1], inArena[2]];
+    const out = new Float64Array(2 * L);
+    const got = projectAndCombine(mixed, Rng.derive(4, 'h'), L, [mixed[2], mixed[1]], [v], [out]);
+    assert.ok(same(got.u, projectRows(mixed, Rng.derive(4, 'h'), L)));
+    assert.ok(same(out, combineReference([mixed[2], mixed[1]], v, L)));
+  });
+
+  test('a decode sequence: no guess, hit, miss when the adversaries move, no guess after a miss, hit; always the bits of a plain decode', () => {
+    const [n, s, m, d] = [15, 2, 1, 2 * 1500 + 10];
+    const code = createMdsCode({ n, s, d, r: 2 * s + m, m, dtype: 'float64' }, 'test');
+    const rng = Rng.derive(20, 'speculation');
+    const grads = Array.from({ length: n }, () => {
+      const g = new Float32Array(d);
+      rng.fillNormal(g);
+      return g;
+    });
+    const honest = Array.from(
+      { length: n },
+      (_, i) => mdsEncode(code, i, (p) => grads[p[0]]) as Float64Array,
+    );
+    const arena = MessageArena.create(n, code.messageLength, 'float64')!;
+    const slots = Array.from({ length: n }, (_, i) => arena.slot(i) as Float64Array);
+    const steps: [number[], string][] = [
+      [[3, 9], 'none'],
+      [[3, 9], 'hit'],
+      [[3, 9], 'hit'],
+      [[4, 12], 'miss'],
+      [[4, 12], 'none'],
+      [[4, 12], 'hit'],
+      [[4], 'miss'], // one adversary fewer: row 12 is kept again
+      [[], 'none'],
+      [[], 'hit'], // no errors: the locator excludes the same tau rows every step
+    ];
+    steps.forEach(([byz, want], step) => {
+      const plain = honest.map((y, i) => (byz.includes(i) ? y.map((x) => x * -100 + 1) : y.slice()));
+      plain.forEach((y, i) => slots[i].set(y));
+      const ctx = () => ({ step, partitionSizes: new Array<number>(n).fill(1), rng: Rng.derive(21, step) });
+      let infoA: MdsDecodeInfo | undefined;
+      let infoP: MdsDecodeInfo | undefined;
+      const a = mdsDecode(code, slots, ctx(), (i) => (infoA = i));
+      const p = mdsDecode(code, plain, ctx(), (i) => (infoP = i));
+      const label = `step ${step}, Byzantine ${byz.join(',') || 'none'}`;
+      assert.equal(a.abort, false, label);
+      assert.deepEqual(a.suspects, byz, label);
+      assert.equal(infoA!.speculation, want, label);
+      assert.equal(infoP!.speculation, 'none', `plain arrays never guess, ${label}`);
+      assert.deepEqual({ ...infoA, speculation: 'none' }, infoP, label);
+      assert.ok(same(a.gradient, p.gradient), `gradient bits, ${label}`);
+    });
+  });
 });

@@ -35,21 +35,42 @@ export interface Kernels {
     kind: number,
   ): void;
   /**
-   * MDS projection over t in [0, len) (len a multiple of 4) of the planar complex float64 rows at
+   * MDS projection over t in [t0, t0 + len) (multiples of 4) of the planar complex float64 rows at
    * the 4 ng addresses at `tab` (groups of four), with f the four interleaved xorshift128 streams
-   * whose state (16 i32: x, y, z, w vectors) is at `state` (advanced len / 4 steps), generated blk
-   * (a multiple of 4) values at a time into `fbuf`; per row 32 bytes at `acc`: [re even, re odd,
-   * im even, im odd] partial sums (see kernels.wat).
+   * whose state (16 i32: x, y, z, w vectors, at f[t0]) is at `state` (advanced len / 4 steps),
+   * generated blk (a multiple of 4) values at a time into `fbuf`; per row 32 bytes at `acc`:
+   * [re even, re odd, im even, im odd] partial sums, added to (the caller zeroes them first).
    */
   project(
     tab: number,
     ng: number,
     L: number,
+    t0: number,
     len: number,
     state: number,
     fbuf: number,
     acc: number,
     blk: number,
+  ): void;
+  /**
+   * MDS projection and combination in one pass over t in [t0, t0 + bl) (multiples of 4): f from
+   * the stream state at `state` into `fbuf`, then the nk combined rows (table at `ktab`) projected
+   * and combined as `combine` with n = nk, and the nx other rows (table at `xtab`) projected; table
+   * entries are [row address, address of the row's 32 bytes of partial sums] (see kernels.wat).
+   */
+  project_combine(
+    ktab: number,
+    nk: number,
+    xtab: number,
+    nx: number,
+    wtab: number,
+    nb: number,
+    L: number,
+    t0: number,
+    bl: number,
+    state: number,
+    fbuf: number,
+    out: number,
   ): void;
   /**
    * MDS combination over t in [t0, t0 + bl) (bl even) of the n planar complex float64 rows at
