@@ -11,15 +11,21 @@
  * again. So three figures: `medianMs` with the same Byzantine workers every step (the guess holds,
  * as in training with a fixed set of adversaries), and, with the corrupted set changing every
  * step, `missMs` (a guess that fails: the wasted combination, then the second pass) and
- * `noGuessMs` (the decode after a miss, which does not guess: the plain two passes). Adversaries
- * that move every step cost the mean of the last two per step.
+ * `noGuessMs` (the decodes after a miss, which do not guess: the plain two passes). Adversaries
+ * that move every step cost about `noGuessMs` per step (the decoder backs off: mds.ts Speculation).
+ *
+ * Beside the decode (unless `mean: false`), the `mean` rule as `draco bench aggregate` times it
+ * (n float32 inputs of d values in an arena, its SIMD kernel), run by run in turn with the
+ * steady-state decodes: `meanMs` and `ratio`, the median of the per-run decode / mean ratios,
+ * which a shared machine's load changes far less than either time.
  */
 import { Command, Option } from 'commander';
 import { UsageError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
-import { arenaFor, storeFinite } from '../core/simd/arena.js';
+import { arenaFor, MessageArena, storeFinite } from '../core/simd/arena.js';
 import { median } from '../core/stats.js';
 import type { Vec } from '../core/vec.js';
+import { buildAggregator } from '../aggregators/registry.js';
 import { createMdsCode, mdsDecode, mdsEncode, type MdsDecodeInfo } from '../schemes/mds.js';
 import { createScheme } from '../schemes/registry.js';
 import { positiveInt, nonNegativeInt } from './args.js';
@@ -41,6 +47,10 @@ export interface BenchDecodeRow {
   missMs: number | null;
   /** Median ms of decodes that did not guess (after a miss: the plain two passes); null when none ran. */
   noGuessMs: number | null;
+  /** Median ms of the mean of n float32 inputs of d values, timed in turn with the steady decodes. */
+  meanMs: number | null;
+  /** Median over the steady runs of decode ms / mean ms (each pair timed back to back). */
+  ratio: number | null;
   /** How the timed steady-state runs went: decodes whose guess held, failed, or that did not guess. */
   speculation: { hit: number; miss: number; none: number };
   /** Byzantine ranks the decoder flagged in the last steady-state run (should be the corrupted ones). */
@@ -61,6 +71,8 @@ export function benchDecode(o: {
   runs: number;
   warmup: number;
   seed?: number;
+  /** Time the mean beside the decode (default true). */
+  mean?: boolean;
 }): BenchDecodeRow {
   const { n, d, s, m } = o;
   // The scheme validates the settings (UsageError with the bound); the decoder is its code.
@@ -109,10 +121,33 @@ export function benchDecode(o: {
     const ms = performance.now() - t0;
     return { ms, res, speculation: info?.speculation ?? 'none' };
   };
-  // Steady state: the same corrupted set every run.
+  // The mean as `draco bench aggregate` times it: float32 inputs in an arena, a reused result.
+  let meanTimed: (() => number) | null = null;
+  if (o.mean !== false) {
+    const inputs: Float32Array[] = [];
+    const meanArena = MessageArena.create(n, d, 'float32');
+    for (let i = 0; i < n; i++) {
+      const x = (meanArena?.slot(i) as Float32Array | undefined) ?? new Float32Array(d);
+      rng.fillNormal(x);
+      inputs.push(x);
+    }
+    const agg = buildAggregator('mean', { n, f: 0 });
+    const out = new Float64Array(d);
+    meanTimed = () => {
+      const t0 = performance.now();
+      agg.aggregate(inputs, { f: 0, rng: Rng.derive(o.seed ?? 1, 'ps', 0), out });
+      return performance.now() - t0;
+    };
+  }
+  // Steady state: the same corrupted set every run, each decode followed by a mean.
   const steady = place(0);
-  for (let i = 0; i < o.warmup; i++) decodeTimed(steady);
+  for (let i = 0; i < o.warmup; i++) {
+    decodeTimed(steady);
+    meanTimed?.();
+  }
   const times: number[] = [];
+  const meanTimes: number[] = [];
+  const ratios: number[] = [];
   const speculation = { hit: 0, miss: 0, none: 0 };
   let suspects: number[] = [];
   for (let r = 0; r < o.runs; r++) {
@@ -120,6 +155,11 @@ export function benchDecode(o: {
     times.push(ms);
     speculation[sp]++;
     suspects = res.suspects;
+    if (meanTimed !== null) {
+      const mm = meanTimed();
+      meanTimes.push(mm);
+      ratios.push(ms / mm);
+    }
   }
   // Moving adversaries: the other set, then back, every run (copies untimed).
   const byKind: Record<'hit' | 'miss' | 'none', number[]> = { hit: [], miss: [], none: [] };
@@ -143,6 +183,8 @@ export function benchDecode(o: {
     gbps: Math.round((bytes / (medianMs * 1e6)) * 100) / 100,
     missMs: orNull(byKind.miss),
     noGuessMs: orNull(byKind.none),
+    meanMs: orNull(meanTimes),
+    ratio: ratios.length > 0 ? Math.round(median(ratios) * 100) / 100 : null,
     speculation,
     suspects,
     arena: arena !== null,
@@ -153,15 +195,18 @@ export function benchDecodeCommand(): Command {
   return new Command('decode')
     .summary('median ms and input GB/s of the cyclic / Solon decoder')
     .description(
-      'Median wall time of the PS-side decode of the cyclic code or Solon over n seeded encoded messages of\n' +
-        'd parameters, s of them corrupted (reverse, c = 100), and the input bandwidth (message bytes /\n' +
-        'median). The messages sit in WebAssembly memory, where the training PS copies validated messages, so\n' +
+      'Median wall time of the PS-side decode of the cyclic code or Solon over n seeded encoded messages of ' +
+        'd parameters, s of them corrupted (reverse, c = 100), and the input bandwidth (message bytes / ' +
+        'median). The messages sit in WebAssembly memory, where the training PS copies validated messages, so ' +
         'the SIMD kernels run as in training; DRACO_SIMD=0 uses plain arrays and the JS loops.\n\n' +
-        "The decoder combines the previous decode's kept rows in the same pass as the projection, and keeps\n" +
-        'that result when the locator keeps the same rows (the same bits either way). "median ms" is with\n' +
-        'the same Byzantine workers every step, as in training; with the corrupted set moving every step,\n' +
-        '"miss ms" is a decode whose guess failed and "no-guess ms" the decode after it (plain two passes).\n' +
-        'Compare with `draco bench aggregate --rules mean` measured in the same session.',
+        "The decoder combines the previous decode's kept rows in the same pass as the projection, and keeps " +
+        'that result when the locator keeps the same rows (the same bits either way). "median ms" is with the ' +
+        'same Byzantine workers every step, as in training with a fixed placement. With the corrupted set ' +
+        'moving every step, "miss ms" is a decode whose guess failed and "no-guess ms" the decodes after it, ' +
+        'which back off from guessing (plain two passes): moving adversaries cost about "no-guess ms" per step.\n\n' +
+        'Beside the decode, the mean of n float32 inputs of d values (the `mean` rule of `draco bench ' +
+        'aggregate`) is timed run by run in turn with it, with the median of the per-run ratios (--no-mean ' +
+        'skips it).',
     )
     .addOption(new Option('--scheme <name>', 'coded scheme').choices(['cyclic', 'solon']).default('cyclic'))
     .option('--n <N>', 'number of workers', positiveInt, 15)
@@ -179,6 +224,7 @@ export function benchDecodeCommand(): Command {
         .default('float64'),
     )
     .option('--runs <k>', 'timed runs (median reported)', positiveInt, 5)
+    .option('--no-mean', 'do not time the mean of n float32 inputs beside the decode')
     .option('--warmup <k>', 'untimed warm-up runs', nonNegativeInt, 1)
     .option('--json', 'one JSON object per line instead of a table')
     .action(
@@ -191,6 +237,7 @@ export function benchDecodeCommand(): Command {
         messageDtype: 'float64' | 'float32';
         runs: number;
         warmup: number;
+        mean: boolean;
         json?: boolean;
       }) => {
         if (o.scheme === 'cyclic' && o.compression !== 1) {
@@ -207,6 +254,7 @@ export function benchDecodeCommand(): Command {
           dtype: o.messageDtype,
           runs: o.runs,
           warmup: o.warmup,
+          mean: o.mean,
         });
         if (o.json) process.stdout.write(JSON.stringify(row) + '\n');
         else {
@@ -214,6 +262,9 @@ export function benchDecodeCommand(): Command {
           process.stdout.write(
             `${'scheme'.padEnd(10)} ${'n'.padStart(4)} ${'d'.padStart(9)} ${'s'.padStart(3)} ${'m'.padStart(3)} ${'median ms'.padStart(10)} ${'min ms'.padStart(9)} ${'GB/s'.padStart(7)} ${'miss ms'.padStart(11)} ${'no-guess ms'.padStart(11)}\n` +
               `${row.scheme.padEnd(10)} ${String(row.n).padStart(4)} ${String(row.d).padStart(9)} ${String(row.s).padStart(3)} ${String(row.m).padStart(3)} ${row.medianMs.toFixed(2).padStart(10)} ${row.minMs.toFixed(2).padStart(9)} ${row.gbps.toFixed(2).padStart(7)} ${ms(row.missMs)} ${ms(row.noGuessMs)}\n` +
+              (row.meanMs === null
+                ? ''
+                : `  beside it, mean of ${row.n} float32 inputs: ${row.meanMs.toFixed(2)} ms; decode / mean, run by run: ${row.ratio?.toFixed(2)}x (median)\n`) +
               `  (${row.dtype} messages${row.arena ? ' in wasm memory' : ''}; steady runs: ${row.speculation.hit} guesses held, ` +
               `${row.speculation.miss} failed, ${row.speculation.none} without; suspects ${row.suspects.join(',') || 'none'})\n`,
           );

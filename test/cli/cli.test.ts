@@ -148,3 +148,60 @@ describe('draco train: outputs', () => {
     assert.match(r.stdout, /Examples:/);
   });
 });
+
+describe('draco bench decode', () => {
+  test('--json: the steady decode (guesses held), the miss and no-guess medians, the mean beside it', () => {
+    const r = draco(
+      'bench',
+      'decode',
+      '--n',
+      '9',
+      '--d',
+      '20000',
+      '--byzantine',
+      '2',
+      '--runs',
+      '3',
+      '--json',
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const row = JSON.parse(r.stdout) as Record<string, unknown>;
+    assert.equal(row.scheme, 'cyclic');
+    assert.equal(row.n, 9);
+    assert.equal(row.d, 20000);
+    assert.equal(row.arena, true);
+    // The same two corrupted messages every steady run: the first decode guesses from the warm-up.
+    assert.deepEqual(row.speculation, { hit: 3, miss: 0, none: 0 });
+    assert.equal((row.suspects as number[]).length, 2);
+    for (const k of ['medianMs', 'minMs', 'gbps', 'missMs', 'noGuessMs', 'meanMs', 'ratio']) {
+      assert.ok(typeof row[k] === 'number' && (row[k] as number) > 0, `${k}: ${String(row[k])}`);
+    }
+  });
+
+  test('solon with --no-mean; the table names the figures; bad settings are one line', () => {
+    const r = draco(
+      'bench',
+      'decode',
+      '--scheme',
+      'solon',
+      '--compression',
+      '2',
+      '--n',
+      '7',
+      '--d',
+      '999',
+      '--runs',
+      '2',
+      '--no-mean',
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /median ms .* miss ms .*no-guess ms/);
+    assert.match(r.stdout, /^solon\s+7\s+999\s+2\s+2 /m);
+    assert.doesNotMatch(r.stdout, /beside it/);
+    assertUsageError(['bench', 'decode', '--compression', '2'], /--compression is for solon/);
+    assertUsageError(
+      ['bench', 'decode', '--scheme', 'solon', '--n', '5', '--compression', '2'],
+      /solon needs n >= 2s \+ m workers .*at most m = 1/,
+    );
+  });
+});

@@ -424,7 +424,7 @@ describe('MDS projection + combination in one pass (the speculative decode)', ()
     assert.ok(same(out, combineReference([mixed[2], mixed[1]], v, L)));
   });
 
-  test('a decode sequence: no guess, hit, miss when the adversaries move, no guess after a miss, hit; always the bits of a plain decode', () => {
+  test('a decode sequence: no guess, hit, miss when the adversaries move, then an exponential backoff; always the bits of a plain decode', () => {
     const [n, s, m, d] = [15, 2, 1, 2 * 1500 + 10];
     const code = createMdsCode({ n, s, d, r: 2 * s + m, m, dtype: 'float64' }, 'test');
     const rng = Rng.derive(20, 'speculation');
@@ -448,7 +448,23 @@ describe('MDS projection + combination in one pass (the speculative decode)', ()
       [[4, 12], 'hit'],
       [[4], 'miss'], // one adversary fewer: row 12 is kept again
       [[], 'none'],
-      [[], 'hit'], // no errors: the locator excludes the same tau rows every step
+      [[], 'hit'], // no errors: every row is kept, every step
+      // Adversaries moving every step: after each miss the decoder skips 1, then 2, then 4
+      // decodes (a hit resets that).
+      [[5, 6], 'miss'],
+      [[7, 8], 'none'],
+      [[5, 6], 'miss'],
+      [[7, 8], 'none'],
+      [[5, 6], 'none'],
+      [[7, 8], 'miss'],
+      [[7, 8], 'none'],
+      [[7, 8], 'none'],
+      [[7, 8], 'none'],
+      [[7, 8], 'none'],
+      [[7, 8], 'hit'],
+      [[5, 6], 'miss'], // the backoff starts again at one skipped decode
+      [[5, 6], 'none'],
+      [[5, 6], 'hit'],
     ];
     steps.forEach(([byz, want], step) => {
       const plain = honest.map((y, i) => (byz.includes(i) ? y.map((x) => x * -100 + 1) : y.slice()));
