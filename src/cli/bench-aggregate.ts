@@ -60,6 +60,33 @@ export interface BenchAggregateRow {
   arena: boolean;
 }
 
+/**
+ * n seeded normal float32 inputs of d values where the training PS keeps validated messages:
+ * slots of a MessageArena (wasm memory, read in place by the SIMD kernels); plain arrays where
+ * no arena can be had.
+ */
+export function benchInputs(n: number, d: number, rng: Rng): { inputs: Float32Array[]; arena: boolean } {
+  const arena = MessageArena.create(n, d, 'float32');
+  const inputs: Float32Array[] = [];
+  for (let i = 0; i < n; i++) {
+    const x = (arena?.slot(i) as Float32Array | undefined) ?? new Float32Array(d);
+    rng.fillNormal(x);
+    inputs.push(x);
+  }
+  return { inputs, arena: arena !== null };
+}
+
+/** One aggregation by a registered rule spec, as the uncoded scheme runs it: one result buffer reused across steps. */
+export function ruleRun(rule: string, inputs: readonly Vec[], f: number, seed: number): () => AggregateInfo {
+  const agg = buildAggregator(rule, { n: inputs.length, f });
+  const out = new Float64Array(inputs[0].length);
+  return () => {
+    const info: AggregateInfo = {};
+    agg.aggregate(inputs, { f, rng: Rng.derive(seed, 'ps', 0), info, out });
+    return info;
+  };
+}
+
 export function benchAggregate(o: {
   n: number;
   d: number;
@@ -71,15 +98,7 @@ export function benchAggregate(o: {
 }): BenchAggregateRow[] {
   const { n, d, f } = o;
   const rng = Rng.derive(o.seed ?? 1, 'bench-aggregate');
-  // The inputs live where the training PS keeps validated messages: slots of a MessageArena
-  // (wasm memory, read in place by the SIMD kernels). Plain arrays where no arena can be had.
-  const arena = MessageArena.create(n, d, 'float32');
-  const inputs: Float32Array[] = [];
-  for (let i = 0; i < n; i++) {
-    const x = (arena?.slot(i) as Float32Array | undefined) ?? new Float32Array(d);
-    rng.fillNormal(x);
-    inputs.push(x);
-  }
+  const { inputs, arena } = benchInputs(n, d, rng);
   const rows: BenchAggregateRow[] = [];
   for (const rule of o.rules) {
     let run: () => AggregateInfo | void;
@@ -95,16 +114,7 @@ export function benchAggregate(o: {
     } else if (rule === 'sign-majority-packed') {
       const packed = inputs.map((x) => packSigns(x));
       run = () => void signMajorityPacked(packed, d);
-    } else {
-      const agg = buildAggregator(rule, { n, f });
-      // As the uncoded scheme does: one result buffer reused across steps.
-      const out = new Float64Array(d);
-      run = () => {
-        const info: AggregateInfo = {};
-        agg.aggregate(inputs, { f, rng: Rng.derive(o.seed ?? 1, 'ps', 0), info, out });
-        return info;
-      };
-    }
+    } else run = ruleRun(rule, inputs, f, o.seed ?? 1);
     const { medianMs, minMs, last: info } = timeRuns(o.warmup, o.runs, run);
     const row: BenchAggregateRow = {
       rule,
@@ -115,7 +125,7 @@ export function benchAggregate(o: {
       medianMs: Math.round(medianMs * 1e4) / 1e4,
       minMs: Math.round(minMs * 1e4) / 1e4,
       gbps: Number(((n * d * 4) / (medianMs * 1e6)).toPrecision(4)),
-      arena: arena !== null,
+      arena,
     };
     if (info && info.iterations !== undefined) row.iterations = info.iterations;
     rows.push(row);

@@ -22,13 +22,13 @@
 import { Command, Option } from 'commander';
 import { UsageError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
-import { arenaFor, MessageArena, storeFinite } from '../core/simd/arena.js';
+import { arenaFor, storeFinite } from '../core/simd/arena.js';
 import { median } from '../core/stats.js';
 import type { Vec } from '../core/vec.js';
-import { buildAggregator } from '../aggregators/registry.js';
 import { createMdsCode, mdsDecode, mdsEncode, type MdsDecodeInfo } from '../schemes/mds.js';
 import { createScheme } from '../schemes/registry.js';
 import { positiveInt, nonNegativeInt } from './args.js';
+import { benchInputs, ruleRun } from './bench-aggregate.js';
 
 export interface BenchDecodeRow {
   scheme: string;
@@ -124,18 +124,10 @@ export function benchDecode(o: {
   // The mean as `draco bench aggregate` times it: float32 inputs in an arena, a reused result.
   let meanTimed: (() => number) | null = null;
   if (o.mean !== false) {
-    const inputs: Float32Array[] = [];
-    const meanArena = MessageArena.create(n, d, 'float32');
-    for (let i = 0; i < n; i++) {
-      const x = (meanArena?.slot(i) as Float32Array | undefined) ?? new Float32Array(d);
-      rng.fillNormal(x);
-      inputs.push(x);
-    }
-    const agg = buildAggregator('mean', { n, f: 0 });
-    const out = new Float64Array(d);
+    const run = ruleRun('mean', benchInputs(n, d, rng).inputs, 0, o.seed ?? 1);
     meanTimed = () => {
       const t0 = performance.now();
-      agg.aggregate(inputs, { f: 0, rng: Rng.derive(o.seed ?? 1, 'ps', 0), out });
+      run();
       return performance.now() - t0;
     };
   }

@@ -956,18 +956,23 @@ export function mdsDecode(
   // 5. Least squares over all kept rows H, from one QR of C1[H,:]: the codeword fitted to the
   // projection (for the consistency check), and later the combination vectors (step 6).
   const tolRes = 1e4 * noise;
-  const fitExcluding = (ex: readonly number[]) => {
-    const exSet = new Set(ex);
+  // The present rows a predicate keeps: sender indices, their messages, their places in u.
+  const select = (kept: (j: number, a: number) => boolean) => {
     const keep: number[] = [];
     const keepRows: Vec[] = [];
     const keepU: number[] = [];
     present.forEach((j, a) => {
-      if (!exSet.has(j)) {
+      if (kept(j, a)) {
         keep.push(j);
         keepRows.push(rows[a]);
         keepU.push(a);
       }
     });
+    return { keep, keepRows, keepU };
+  };
+  const fitExcluding = (ex: readonly number[]) => {
+    const exSet = new Set(ex);
+    const { keep, keepRows, keepU } = select((j) => !exSet.has(j));
     const g = guess !== undefined && sameRows(keep, guess.keep) ? guess : undefined;
     const gen = g !== undefined ? g.gen : crows(code.generator, keep);
     const qr = g !== undefined ? g.qr : qrFull(gen);
@@ -1041,19 +1046,13 @@ export function mdsDecode(
   // back makes the solve use n - t rows instead of n - e - tau (a smaller |v|, so less rounding)
   // and makes the kept set a function of which rows are wrong only, the same from step to step
   // while the adversaries are (see Speculation).
-  const keep: number[] = [];
-  const keepRows: Vec[] = [];
-  const keepU: number[] = [];
-  present.forEach((j, a) => {
-    if (!exSet.has(j) || fit.resid[a] <= tolRes) {
-      keep.push(j);
-      keepRows.push(rows[a]);
-      keepU.push(a);
-    }
-  });
+  const { keep, keepRows, keepU } = select((j, a) => !exSet.has(j) || fit.resid[a] <= tolRes);
   excluded = present.filter((j) => !keep.includes(j));
-  const reused =
-    guess !== undefined && sameRows(keep, guess.keep) ? guess : sameRows(keep, fit.keep) ? fit : undefined;
+  // The guess was right when the same rows are kept: its QR, its weights (the same bits: they
+  // depend on the kept rows only) and its combination stand.
+  const held = guess !== undefined && sameRows(keep, guess.keep) ? guess : undefined;
+  const hit = held !== undefined;
+  const reused = held ?? (sameRows(keep, fit.keep) ? fit : undefined);
   const gen = reused !== undefined ? reused.gen : crows(code.generator, keep);
   const qr = reused !== undefined ? reused.qr : qrFull(gen);
 
@@ -1074,10 +1073,7 @@ export function mdsDecode(
       suspects,
     );
   }
-  // The guess was right when the same rows are kept: its weights (the same bits: they depend on
-  // the kept rows only) and its combination stand.
-  const hit = guess !== undefined && sameRows(keep, guess.keep);
-  const { v: vs, vLo: vLos } = hit && guess !== undefined ? guess : recoveryWeights(code, keep, gen, qr);
+  const { v: vs, vLo: vLos } = held ?? recoveryWeights(code, keep, gen, qr);
 
   // 6. G_packed^(b) = v_b^T R[H,:]; unpack into the gradient. The coefficients reach 1e5..1e6,
   // so the messages are that much larger than the sum they cancel down to, and rounding in the

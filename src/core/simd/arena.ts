@@ -47,12 +47,10 @@ export class MessageArena {
   private readonly kernels: Kernels;
   private readonly slots: Vec[];
   private readonly tabPtr: number;
-  private readonly ptabPtr: number;
   private readonly wtabPtr: number;
   private readonly outPtr: number;
   private readonly fbufPtr: number;
   private readonly tab: Int32Array;
-  private readonly ptab: Int32Array;
   private readonly wtab: Float64Array;
   private readonly outBlock: Float64Array;
   private readonly workPtr: number;
@@ -74,12 +72,10 @@ export class MessageArena {
     this.capacity = Math.max(64, 2 * n);
     const buf = this.memory.buffer;
     this.tabPtr = layout.tab;
-    this.ptabPtr = layout.ptab;
     this.wtabPtr = layout.wtab;
     this.outPtr = layout.out;
     this.fbufPtr = layout.fbuf;
     this.tab = new Int32Array(buf, layout.tab, this.capacity);
-    this.ptab = new Int32Array(buf, layout.ptab, this.capacity);
     this.wtab = new Float64Array(buf, layout.wtab, this.capacity);
     this.outBlock = new Float64Array(buf, layout.out, MEAN_BLOCK);
     this.workPtr = layout.work;
@@ -99,8 +95,7 @@ export class MessageArena {
   static create(n: number, length: number, dtype: ArenaDtype): MessageArena | null {
     const capacity = Math.max(64, 2 * n);
     const tab = 0;
-    const ptab = alignUp(tab + 4 * capacity);
-    const wtab = alignUp(ptab + 4 * capacity);
+    const wtab = alignUp(tab + 4 * capacity);
     const out = alignUp(wtab + 8 * capacity);
     const fbuf = alignUp(out + 8 * MEAN_BLOCK);
     const work = alignUp(fbuf + 8 * MDS_BLOCK);
@@ -110,7 +105,7 @@ export class MessageArena {
     const mem = createKernelMemory(slots + n * stride);
     return mem === null
       ? null
-      : new MessageArena(n, length, dtype, mem, { tab, ptab, wtab, out, fbuf, work, pwork, slots, stride });
+      : new MessageArena(n, length, dtype, mem, { tab, wtab, out, fbuf, work, pwork, slots, stride });
   }
 
   /** The view of slot i (undefined out of range). */
@@ -180,16 +175,16 @@ export class MessageArena {
    * `pad` entries; false (table untouched or partly written, nothing else) unless every row is a
    * float64 view of `length` elements on this arena and the table holds them.
    */
-  private tabulate(rows: readonly Vec[], length: number, pad: number, tab: Int32Array = this.tab): boolean {
+  private tabulate(rows: readonly Vec[], length: number, pad: number): boolean {
     const n = rows.length;
     if (n === 0 || pad > this.capacity) return false;
     const buf = this.memory.buffer;
     for (let i = 0; i < n; i++) {
       const x = rows[i];
       if (x.buffer !== buf || x.length !== length || !(x instanceof Float64Array)) return false;
-      tab[i] = x.byteOffset;
+      this.tab[i] = x.byteOffset;
     }
-    for (let i = n; i < pad; i++) tab[i] = tab[n - 1];
+    for (let i = n; i < pad; i++) this.tab[i] = this.tab[n - 1];
     return true;
   }
 
@@ -205,10 +200,10 @@ export class MessageArena {
   projectLanes(rows: readonly Vec[], L: number, state: Int32Array, lanes: Float64Array): number {
     const len = L - (L % 4);
     const ng = Math.ceil(rows.length / 4);
-    if (len === 0 || !this.tabulate(rows, 2 * L, 4 * ng, this.ptab)) return 0;
+    if (len === 0 || !this.tabulate(rows, 2 * L, 4 * ng)) return 0;
     this.startProjection(state, ng);
     this.kernels.project(
-      this.ptabPtr,
+      this.tabPtr,
       ng,
       L,
       0,
@@ -274,27 +269,26 @@ export class MessageArena {
     const sums = this.pworkPtr + 64;
     let e = 0;
     for (const x of combRows) {
-      this.ptab[e++] = x.byteOffset;
-      this.ptab[e++] = sums + 32 * index.get(x)!;
+      this.tab[e++] = x.byteOffset;
+      this.tab[e++] = sums + 32 * index.get(x)!;
     }
     for (let a = 0; a < np; a++) {
       if (combined.has(a)) continue;
-      this.ptab[e++] = projRows[a].byteOffset;
-      this.ptab[e++] = sums + 32 * a;
+      this.tab[e++] = projRows[a].byteOffset;
+      this.tab[e++] = sums + 32 * a;
     }
     const nx = np - nk;
-    const xtab = this.ptabPtr + 8 * nk;
-    for (let b = 0; b < nb; b++) this.work.set(weights[b].subarray(0, 2 * nk), 2 * nk * b);
+    const xtab = this.tabPtr + 8 * nk;
+    this.loadWeights(weights, 0, nb, nk);
     // A multiple of 4 (the projection's unit): the output block (2 bl values per set) and f (bl)
     // stay in L1 while the rows stream past.
     const blk = Math.min(FUSED_BLOCK, Math.floor(MEAN_BLOCK / (4 * nb)) * 2) & ~3;
     this.startProjection(state, Math.ceil(np / 4));
-    const out = this.outBlock;
     let finite = true;
     for (let t0 = 0; t0 < len; t0 += blk) {
       const bl = Math.min(blk, len - t0);
       this.kernels.project_combine(
-        this.ptabPtr,
+        this.tabPtr,
         nk,
         xtab,
         nx,
@@ -307,12 +301,7 @@ export class MessageArena {
         this.fbufPtr,
         this.outPtr,
       );
-      finite = this.kernels.finite_f64(this.outPtr, 2 * nb * bl) === 1 && finite;
-      for (let b = 0; b < nb; b++) {
-        const o = outs[b];
-        o.set(out.subarray(2 * b * bl, (2 * b + 1) * bl), t0);
-        o.set(out.subarray((2 * b + 1) * bl, (2 * b + 2) * bl), L + t0);
-      }
+      finite = this.emitBlock(outs, 0, nb, L, t0, bl) && finite;
     }
     this.endProjection(state, lanes, np);
     return { len, finite };
@@ -335,30 +324,50 @@ export class MessageArena {
     const n = rows.length;
     const len = L - (L % 2);
     if (len === 0 || weights.length === 0 || !this.tabulate(rows, 2 * L, n)) return { len: 0, finite: true };
-    const out = this.outBlock;
     let finite = true;
     for (let b0 = 0; b0 < weights.length; b0 += COMBINE_SETS) {
       const nb = Math.min(COMBINE_SETS, weights.length - b0);
-      for (let b = 0; b < nb; b++) this.work.set(weights[b0 + b].subarray(0, 2 * n), 2 * n * b);
+      this.loadWeights(weights, b0, nb, n);
       const blk = Math.min(MDS_BLOCK, Math.floor(MEAN_BLOCK / (4 * nb)) * 2);
       for (let t0 = 0; t0 < len; t0 += blk) {
         const bl = Math.min(blk, len - t0);
         this.kernels.combine(this.tabPtr, this.workPtr, n, nb, L, t0, bl, this.outPtr);
-        finite = this.kernels.finite_f64(this.outPtr, 2 * nb * bl) === 1 && finite;
-        for (let b = 0; b < nb; b++) {
-          const o = outs[b0 + b];
-          o.set(out.subarray(2 * b * bl, (2 * b + 1) * bl), t0);
-          o.set(out.subarray((2 * b + 1) * bl, (2 * b + 2) * bl), L + t0);
-        }
+        finite = this.emitBlock(outs, b0, nb, L, t0, bl) && finite;
       }
     }
     return { len, finite };
+  }
+
+  /** Weight sets b0 .. b0 + nb - 1 (n complex weights each) into the kernels' weight table. */
+  private loadWeights(weights: readonly Float64Array[], b0: number, nb: number, n: number): void {
+    for (let b = 0; b < nb; b++) this.work.set(weights[b0 + b].subarray(0, 2 * n), 2 * n * b);
+  }
+
+  /**
+   * The combination kernels' output block (nb sets of bl t values, real then imaginary parts)
+   * into coordinates [t0, t0 + bl) of `outs[b0 + b]`; whether every value is finite (checked while
+   * the block is in L1).
+   */
+  private emitBlock(
+    outs: readonly Float64Array[],
+    b0: number,
+    nb: number,
+    L: number,
+    t0: number,
+    bl: number,
+  ): boolean {
+    const out = this.outBlock;
+    for (let b = 0; b < nb; b++) {
+      const o = outs[b0 + b];
+      o.set(out.subarray(2 * b * bl, (2 * b + 1) * bl), t0);
+      o.set(out.subarray((2 * b + 1) * bl, (2 * b + 2) * bl), L + t0);
+    }
+    return this.kernels.finite_f64(this.outPtr, 2 * nb * bl) === 1;
   }
 }
 
 interface Layout {
   tab: number;
-  ptab: number;
   wtab: number;
   out: number;
   fbuf: number;
