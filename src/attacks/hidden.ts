@@ -7,7 +7,9 @@ import type { AttackDef } from './types.js';
  * hidden (spec/aggregators-attacks.md "hidden error (coded)"): add an error vector orthogonal to
  * the projection the attacker believes the PS uses, so that the projected syndromes stay zero.
  * Aimed at the cyclic code and Solon, whose messages are planar complex (real parts, then
- * imaginary parts; see schemes/mds.ts): both planes are made orthogonal to the guessed f.
+ * imaginary parts; see schemes/mds.ts): every plane (two, or four for float64x2 messages) is made
+ * orthogonal to the guessed f. The plane length is the scheme's (AttackContext.planeLength);
+ * without it, half the message.
  *
  * The guess is the projection `drawProjection(Rng.derive(seed, 'hidden'), L)`: exactly what a
  * decoder that drew its projection once from a known stream would use (the original DRACO code
@@ -24,16 +26,18 @@ export const hidden: AttackDef = {
     return {
       name: 'hidden',
       omniscient: false,
-      corrupt({ own, rng }) {
-        // Planar complex layout; an odd trailing value (not a coded message) is left alone.
-        const L = Math.floor(own.length / 2);
+      corrupt({ own, rng, planeLength }) {
+        // Planar complex layout; values past the last whole plane (none in a coded message) are
+        // left alone.
+        const L = planeLength ?? Math.floor(own.length / 2);
         const f = drawProjection(Rng.derive(seed, 'hidden'), L);
         let ff = 0;
         for (let t = 0; t < L; t++) ff += f[t] * f[t];
         const err = new Float64Array(own.length);
         rng.fillNormal(err, 0, sigma);
         // Remove the component along f from each plane: err_plane . f = 0.
-        for (let plane = 0; plane < 2; plane++) {
+        const planes = L > 0 ? Math.floor(own.length / L) : 0;
+        for (let plane = 0; plane < planes; plane++) {
           const o = plane * L;
           let dot = 0;
           for (let t = 0; t < L; t++) dot += err[o + t] * f[t];

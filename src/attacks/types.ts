@@ -21,6 +21,8 @@ export interface AttackContext {
    */
   honest?: readonly (Vec | null)[];
   assignment?: readonly (readonly number[])[];
+  /** The scheme's Scheme.planeLength (coded schemes: the planar complex layout of a message). */
+  planeLength?: number;
 }
 
 export interface Attack {

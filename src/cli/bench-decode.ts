@@ -27,6 +27,7 @@ import { median } from '../core/stats.js';
 import type { Vec } from '../core/vec.js';
 import { createMdsCode, mdsDecode, mdsEncode, type MdsDecodeInfo } from '../schemes/mds.js';
 import { createScheme } from '../schemes/registry.js';
+import type { MessageDtype } from '../schemes/types.js';
 import { positiveInt, nonNegativeInt } from './args.js';
 import { benchInputs, ruleRun } from './bench-aggregate.js';
 
@@ -36,7 +37,7 @@ export interface BenchDecodeRow {
   d: number;
   s: number;
   m: number;
-  dtype: 'float64' | 'float32';
+  dtype: MessageDtype;
   runs: number;
   /** Median ms with the same corrupted messages every run (the speculation holds: one pass). */
   medianMs: number;
@@ -67,7 +68,7 @@ export function benchDecode(o: {
   d: number;
   s: number;
   m: number;
-  dtype: 'float64' | 'float32';
+  dtype: MessageDtype;
   runs: number;
   warmup: number;
   seed?: number;
@@ -99,7 +100,7 @@ export function benchDecode(o: {
   };
   const sent = byzSets.map((set) => honest.map((msg, i) => corrupt(msg, i, set)));
   // As the training PS validates them: copied into the sender's arena slot (wasm memory).
-  const arena = arenaFor(code, n, code.messageLength, code.dtype);
+  const arena = arenaFor(code, n, code.messageLength, code.elementDtype);
   const place = (set: number): Vec[] =>
     sent[set].map((msg, i) => {
       const slot = arena?.slot(i);
@@ -212,7 +213,7 @@ export function benchDecodeCommand(): Command {
     .option('--compression <m>', 'solon: message length d/m', positiveInt, 1)
     .addOption(
       new Option('--message-dtype <t>', 'message element type')
-        .choices(['float64', 'float32'])
+        .choices(['float64', 'float32', 'float64x2'])
         .default('float64'),
     )
     .option('--runs <k>', 'timed runs (median reported)', positiveInt, 5)
@@ -226,7 +227,7 @@ export function benchDecodeCommand(): Command {
         d: number;
         byzantine: number;
         compression: number;
-        messageDtype: 'float64' | 'float32';
+        messageDtype: MessageDtype;
         runs: number;
         warmup: number;
         mean: boolean;

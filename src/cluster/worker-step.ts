@@ -190,6 +190,7 @@ export function computeMessages(
         byzantine,
         honest,
         assignment: attack.omniscient ? scheme.assignment : undefined,
+        planeLength: scheme.planeLength,
       });
       o.message = signs ? (packSigns(sent) as unknown as Vec) : sent;
       o.encodeMs += performance.now() - s1;

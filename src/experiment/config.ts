@@ -44,9 +44,11 @@ export const TrainConfigSchema = z
       .describe('detox: number of buckets (median-of-means, multi-krum)'),
     compression: z.number().int().min(1).default(1).describe('solon: message length d/m (m = compression)'),
     messageDtype: z
-      .enum(['float64', 'float32'])
+      .enum(['float64', 'float32', 'float64x2'])
       .default('float64')
-      .describe('cyclic/solon: message element type (float32 loses precision)'),
+      .describe(
+        'cyclic/solon: message numbers (float32 loses precision; float64x2 = high + low float64, 2x the bytes, exact under clustered erasures)',
+      ),
     attack: z.string().default('reverse').describe('attack spec name[:key=value,...], e.g. reverse:c=100'),
     placement: z
       .string()

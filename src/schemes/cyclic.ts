@@ -30,10 +30,11 @@ export function createCyclic(opts: SchemeOptions): Scheme {
     numPartitions: n,
     assignment: code.assignment,
     messageLength: code.messageLength,
-    messageDtype: code.dtype,
+    messageDtype: code.elementDtype,
+    planeLength: code.L,
     describe: () =>
       `cyclic code (r = ${r}, tolerates ${s} Byzantine): worker j holds partitions j..j+${2 * s} mod ${n}; ` +
-      `${code.messageLength} ${code.dtype} values per message${dtypeWarning(code)}`,
+      `${code.messageLength} ${code.elementDtype} values per message${dtypeWarning(code)}`,
     encode: (worker: number, gradient: GradientOracle) => mdsEncode(code, worker, gradient),
     decode: (messages: readonly (Vec | null)[], ctx: DecodeContext) => mdsDecode(code, messages, ctx),
   };

@@ -17,7 +17,8 @@
  * coefficients of `Pi_j T_k` (degree n - r + m - 1 < K iff r >= 2s + m): exactly the spec's
  * step 3 solution, without a solve. For m = 1, T_0 = 1 and B is the spec's W.
  *
- * Messages are planar: `msg[0..L)` real parts, `msg[L..2L)` imaginary parts, float64 by default.
+ * Messages are planar: `msg[0..L)` real parts, `msg[L..2L)` imaginary parts, float64 by default;
+ * float64x2 messages append the low parts of the same values (`msg[2L..4L)`, see mdsEncode).
  *
  * Precision (spec "Cyclic code" step 6). The coefficients reach 3e5 (cyclic, n = 45) and 1e9
  * (Solon, n = 45, m = 12), so the messages are that much larger than the sum the decoder cancels
@@ -27,8 +28,11 @@
  * exact ones); the recovery vectors are solved backward-stably and refined against the ~106-bit
  * generator; the combination is error-free where its rounding could matter. What remains is the
  * float64 messages' own rounding times the amplification (MdsDecodeInfo.amplification), the
- * intrinsic limit of float64 messages: <= 1e-10 for the cyclic code up to n = 45, <= 1e-9 for
- * Solon up to n = 31, up to ~4e-5 for Solon at n = 45.
+ * intrinsic limit of float64 messages: <= 1e-10 for the cyclic code up to n = 45 (but ~1e-7 with
+ * 2s adjacent erasures), <= 1e-9 for Solon up to n = 31, up to ~1e-5 for Solon at n = 45.
+ * float64x2 messages send the encoder's double-double message whole (the high parts, then the
+ * low parts): where the combination is error-free the low parts join it, and that limit drops
+ * to ~eps^2 * A (measured <= 6.5e-13 and 6.1e-11 in those cases).
  */
 import {
   cget,
@@ -55,7 +59,7 @@ import {
   twoSum,
   type DDC,
 } from './dd.js';
-import type { DecodeContext, DecodeResult, GradientOracle } from './types.js';
+import type { DecodeContext, DecodeResult, GradientOracle, MessageDtype } from './types.js';
 
 export interface MdsParams {
   n: number;
@@ -65,7 +69,7 @@ export interface MdsParams {
   r: number;
   /** Compression: message length d/m (m = 1 for the cyclic code). */
   m: number;
-  dtype: 'float64' | 'float32';
+  dtype: MessageDtype;
 }
 
 export interface MdsCode extends MdsParams {
@@ -73,8 +77,10 @@ export interface MdsCode extends MdsParams {
   readonly k: number;
   /** Complex values per message (and per block): L = ceil(d / 2m). */
   readonly L: number;
-  /** Reals per message: 2L. */
+  /** Values per message: 2L reals (float64x2: 4L float64, the 2L high parts then the 2L low). */
   readonly messageLength: number;
+  /** The element type messages travel as (float64x2: float64). */
+  readonly elementDtype: 'float64' | 'float32';
   /** Partitions of worker i: {i, ..., i + r - 1} mod n. */
   readonly assignment: readonly (readonly number[])[];
   /**
@@ -191,13 +197,27 @@ export function createMdsCode(p: MdsParams, label: string): MdsCode {
       }
     }
   }
-  return { ...p, k, L, messageLength: 2 * L, assignment, coef, coefSplit, generator, generatorLo };
+  return {
+    ...p,
+    k,
+    L,
+    messageLength: p.dtype === 'float64x2' ? 4 * L : 2 * L,
+    elementDtype: p.dtype === 'float32' ? 'float32' : 'float64',
+    assignment,
+    coef,
+    coefSplit,
+    generator,
+    generatorLo,
+  };
 }
 
-/** The float32 precision note the CLI shows (describe()) when float32 messages are chosen. */
+/** The message-format note the CLI shows (describe()) for float32 and float64x2 messages. */
 export function dtypeWarning(code: MdsCode): string {
-  return code.dtype === 'float32'
-    ? '; WARNING float32 messages: ~1e-3 relative decode error at n = 45 (use float64 for exact decoding)'
+  if (code.dtype === 'float32') {
+    return '; WARNING float32 messages: ~1e-3 relative decode error at n = 45 (use float64 for exact decoding)';
+  }
+  return code.dtype === 'float64x2'
+    ? '; float64x2 messages: each value as high + low float64 (2x the bytes of float64, exact where float64 rounding is amplified)'
     : '';
 }
 
@@ -272,6 +292,18 @@ export function mdsEncode(code: MdsCode, worker: number, gradient: GradientOracl
         lo[L + t] += h - (sum - z) + (p - z) + bt * x;
       }
     }
+  }
+  if (code.dtype === 'float64x2') {
+    // The double-double message: high parts (bitwise the float64 message), then low parts.
+    const out = new Float64Array(4 * L);
+    for (let t = 0; t < 2 * L; t++) {
+      const a = hi[t];
+      const sum = a + lo[t];
+      const z = sum - a;
+      out[t] = sum;
+      out[2 * L + t] = a - (sum - z) + (lo[t] - z); // TwoSum
+    }
+    return out;
   }
   for (let t = 0; t < 2 * L; t++) hi[t] += lo[t];
   return code.dtype === 'float32' ? Float32Array.from(hi) : hi;
@@ -530,6 +562,8 @@ function combineTail(
  * every addition's error caught by TwoSum in a second accumulator, the weights' low parts
  * added in plain float64; the result is rounded about once. ~7x the flops of `combine`; the
  * decoder uses it only when the plain combination's rounding would matter (see mdsDecode).
+ * `tails` (float64x2 messages): the rows' low parts, `R_j + tails_j` being the message; a
+ * product of a weight with a low part is ~2^-53 of the sum's terms, so it is added plainly.
  */
 export function combineAccurate(
   rows: readonly Vec[],
@@ -537,6 +571,7 @@ export function combineAccurate(
   vLo: Float64Array,
   L: number,
   out: Float64Array,
+  tails?: readonly (Vec | null)[],
 ): void {
   const lo = new Float64Array(2 * L);
   const SPLIT = 134217729; // 2^27 + 1
@@ -588,8 +623,34 @@ export function combineAccurate(
       out[L + t] = s2;
       lo[L + t] += e + (s1 - (s2 - z)) + (Q - z) + E + F + (al * q + bl * p);
     }
+    // float64x2: the row's low parts (2^-53 of the high ones), plainly into the low sums.
+    const y = tails?.[j];
+    if (y) {
+      for (let t = 0; t < L; t++) {
+        const p = y[t];
+        const q = y[L + t];
+        lo[t] += a * p - b * q;
+        lo[L + t] += a * q + b * p;
+      }
+    }
   }
   for (let t = 0; t < 2 * L; t++) out[t] += lo[t];
+}
+
+/**
+ * float64x2: the low parts of full messages (their values [2L, 4L)), or null for a row whose low
+ * parts are not what TwoSum gives, |lo| <= 2^-53 |hi| (so also non-finite ones). The locator sees
+ * the high parts only, so this bound is what limits a Byzantine row that passed it with correct
+ * high parts: its low parts can move the sum no more than the rounding of float64 messages. A
+ * row that breaks it is a suspect, and its low parts are left out (the row counts at float64
+ * precision).
+ */
+export function lowParts(rows: readonly Vec[], L: number): (Vec | null)[] {
+  const ULP = 2 ** -53;
+  return rows.map((x) => {
+    for (let t = 0; t < 2 * L; t++) if (!(Math.abs(x[2 * L + t]) <= ULP * Math.abs(x[t]))) return null;
+    return x.subarray(2 * L, 4 * L);
+  });
 }
 
 /** The decoded-gradient buffer of each arena (see resultBuffer). */
@@ -803,16 +864,20 @@ export function mdsDecode(
   const label = m === 1 ? 'cyclic' : 'solon';
   const samples = ctx.partitionSizes.reduce((a, b) => a + b, 0);
   const failures: string[] = [];
+  // float64x2 messages: everything but the error-free combination runs on the high parts (bitwise
+  // the float64 messages); the low parts join there only (lowParts).
+  const wide = code.dtype === 'float64x2';
+  const heads = wide ? messages.map((x) => (x === null ? null : x.subarray(0, 2 * L))) : messages;
   const received: number[] = [];
-  for (let j = 0; j < n; j++) if (messages[j] !== null) received.push(j);
-  const receivedRows = received.map((j) => messages[j]!);
+  for (let j = 0; j < n; j++) if (heads[j] !== null) received.push(j);
+  const receivedRows = received.map((j) => heads[j]!);
   // Over arena messages, the last decode's kept rows and weights, combined speculatively in the
   // projection's pass: if the locator keeps the same rows, the combination is done (Speculation).
   const arena = receivedRows.length > 0 ? arenaOf(receivedRows[0]) : undefined;
   const last = arena === undefined ? undefined : speculations.get(arena);
   const memo = last !== undefined && last.code === code ? last : undefined;
   const guess =
-    memo !== undefined && memo.skip === 0 && m <= COMBINE_SETS && memo.keep.every((j) => messages[j] !== null)
+    memo !== undefined && memo.skip === 0 && m <= COMBINE_SETS && memo.keep.every((j) => heads[j] !== null)
       ? memo
       : undefined;
   const fail = (why: string, suspects: number[] = []): DecodeResult => {
@@ -840,7 +905,7 @@ export function mdsDecode(
       receivedRows,
       ctx.rng,
       L,
-      guess.keep.map((j) => messages[j]!),
+      guess.keep.map((j) => heads[j]!),
       guess.v,
       guess.v.map((_, b) => blockOut(b)),
     );
@@ -871,7 +936,7 @@ export function mdsDecode(
   });
   const e = n - present.length;
   if (e > 2 * s) return fail(tooMany(e), overflowed);
-  const rows = present.map((j) => messages[j]!);
+  const rows = present.map((j) => heads[j]!);
   // Everything below is invariant to the scale of u: normalise so that huge (finite) errors
   // cannot overflow the syndromes or the QR's norms.
   const u = Float64Array.from(uList);
@@ -1080,13 +1145,15 @@ export function mdsDecode(
   // combination is amplified by A_b = sqrt(sum_j |v_bj|^2 |y_j|^2) / |G^(b)|, estimated on the
   // projection (u_j = y_j . f). Where eps * A_b could exceed ACCURATE, the combination is
   // computed error-free (combineAccurate, ~4x slower); the decode error is then the messages'
-  // own rounding (measured against exact messages: test/schemes/exact-ref.ts).
+  // own rounding (measured against exact messages: test/schemes/exact-ref.ts), eps * A for
+  // float64 messages, ~eps^2 * A for float64x2 ones, whose low parts join here.
   let amplification = 0;
   let accurate = false;
   // Blocks for the plain combination, done together: one read of the rows for all of them.
   const plainV: Float64Array[] = [];
   const plainOut: Float64Array[] = [];
   const accurateOut: Float64Array[] = [];
+  let tails: (Vec | null)[] | undefined;
   for (let b = 0; b < m; b++) {
     const v = vs[b];
     let num = 0;
@@ -1105,10 +1172,20 @@ export function mdsDecode(
     amplification = Math.max(amplification, Number.isNaN(amp) ? Infinity : amp);
     const amplified = !(eps * amp <= ACCURATE);
     const out = blockOut(b);
-    if (amplified && code.dtype === 'float64') {
+    if (amplified && code.dtype !== 'float32') {
       accurate = true;
+      if (wide && tails === undefined) {
+        tails = lowParts(
+          keep.map((j) => messages[j]!),
+          L,
+        );
+        keep.forEach((j, a) => {
+          if (tails![a] === null) suspects.push(j);
+        });
+        suspects.sort((x, y) => x - y);
+      }
       out.fill(0); // a reused buffer holds the previous step's gradient (or the guess's)
-      combineAccurate(keepRows, v, vLos[b], L, out);
+      combineAccurate(keepRows, v, vLos[b], L, out, tails);
       accurateOut.push(out);
     } else if (!hit) {
       plainV.push(v);

@@ -26,10 +26,11 @@ export function createSolon(opts: SchemeOptions): Scheme {
     numPartitions: n,
     assignment: code.assignment,
     messageLength: code.messageLength,
-    messageDtype: code.dtype,
+    messageDtype: code.elementDtype,
+    planeLength: code.L,
     describe: () =>
       `solon (r = ${r}, m = ${m}, tolerates ${s} Byzantine): worker i holds partitions i..i+${r - 1} mod ${n}; ` +
-      `${code.messageLength} ${code.dtype} values per message (d = ${d})${dtypeWarning(code)}`,
+      `${code.messageLength} ${code.elementDtype} values per message (d = ${d})${dtypeWarning(code)}`,
     encode: (worker: number, gradient: GradientOracle) => mdsEncode(code, worker, gradient),
     decode: (messages: readonly (Vec | null)[], ctx: DecodeContext) => mdsDecode(code, messages, ctx),
   };

@@ -53,6 +53,12 @@ export interface Scheme {
   readonly messageLength: number;
   readonly messageDtype: 'float32' | 'float64';
   /**
+   * Coded schemes (cyclic, Solon): messages are planar complex, in planes of this many values
+   * (real parts, then imaginary parts; float64x2 messages: the high parts' two planes, then the
+   * low parts'). For attacks that shape their error to the code (attacks/hidden.ts).
+   */
+  readonly planeLength?: number;
+  /**
    * 'sign-bits': messages are instead Uint8Arrays of messageLength bytes of packed signs (uncoded
    * + sign-majority; see aggregators/sign-majority.ts); messageDtype then does not apply.
    */
@@ -64,6 +70,13 @@ export interface Scheme {
   /** PS side: messages indexed by worker rank; `null` marks an erasure (missing or rejected). */
   decode(messages: readonly (Vec | null)[], ctx: DecodeContext): DecodeResult;
 }
+
+/**
+ * Cyclic/Solon message number format: float64 (default), float32 (loses precision), or float64x2
+ * (double-double: every value sent as a float64 high part plus a float64 low part, 2x the bytes;
+ * for decodes whose rounding amplification float64 cannot absorb, see schemes/mds.ts).
+ */
+export type MessageDtype = 'float64' | 'float32' | 'float64x2';
 
 export interface SchemeOptions {
   n: number;
@@ -84,8 +97,8 @@ export interface SchemeOptions {
   detoxBuckets?: number;
   /** Solon: compression m (message length d/m). */
   compression?: number;
-  /** Cyclic/Solon: message element type. */
-  messageDtype?: 'float64' | 'float32';
+  /** Cyclic/Solon: message number format (see MessageDtype). */
+  messageDtype?: MessageDtype;
   /** Run seed (schemes needing private randomness derive it from `DecodeContext.rng` instead). */
   seed?: number;
 }

@@ -204,4 +204,27 @@ describe('draco bench decode', () => {
       /solon needs n >= 2s \+ m workers .*at most m = 1/,
     );
   });
+
+  test('--message-dtype float64x2: messages of 2d float64 values, in the arena', () => {
+    const r = draco(
+      'bench',
+      'decode',
+      '--n',
+      '7',
+      '--d',
+      '1000',
+      '--runs',
+      '2',
+      '--no-mean',
+      '--message-dtype',
+      'float64x2',
+      '--json',
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const row = JSON.parse(r.stdout) as Record<string, unknown>;
+    assert.equal(row.dtype, 'float64x2');
+    assert.equal(row.arena, true);
+    assert.equal((row.suspects as number[]).length, 2);
+    assertUsageError(['bench', 'decode', '--message-dtype', 'float128'], /float64x2/);
+  });
 });

@@ -72,6 +72,7 @@ export function corrupt(
       byzantine: byz,
       honest: honestView,
       assignment: scheme.assignment,
+      planeLength: scheme.planeLength,
     });
   }
   return out;

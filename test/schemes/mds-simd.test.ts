@@ -10,6 +10,7 @@ import { describe, test } from 'node:test';
 import { Rng } from '../../src/core/rng.js';
 import { COMBINE_SETS, MDS_BLOCK, MessageArena } from '../../src/core/simd/arena.js';
 import type { Vec } from '../../src/core/vec.js';
+import type { MessageDtype } from '../../src/schemes/types.js';
 import {
   combine,
   combineRows,
@@ -268,17 +269,18 @@ describe('MDS combination: SIMD kernel = JS loop = documented order', () => {
 });
 
 describe('MDS decode: the same bits from arena slots as from plain arrays', () => {
-  const cases: [number, number, number, number][] = [
-    // n, s, m, d
-    [15, 2, 1, 2 * 3000 + 1], // cyclic, L odd
-    [15, 2, 2, 4 * 2100], // solon, two blocks decoded in one kernel pass
-    [9, 2, 3, 6 * 700 - 5], // solon, padded last block
-    [31, 5, 1, 2 * MDS_BLOCK + 6],
+  const cases: [number, number, number, number, MessageDtype][] = [
+    // n, s, m, d, messages
+    [15, 2, 1, 2 * 3000 + 1, 'float64'], // cyclic, L odd
+    [15, 2, 2, 4 * 2100, 'float64'], // solon, two blocks decoded in one kernel pass
+    [9, 2, 3, 6 * 700 - 5, 'float64'], // solon, padded last block
+    [31, 5, 1, 2 * MDS_BLOCK + 6, 'float64'],
+    [15, 2, 2, 4 * 1500 + 2, 'float64x2'], // the kernels read the high halves of the slots
   ];
-  for (const [n, s, m, d] of cases) {
-    test(`n = ${n}, s = ${s}, m = ${m}, d = ${d}: one erasure and s - 1 Byzantine (reverse x100)`, () => {
+  for (const [n, s, m, d, dtype] of cases) {
+    test(`n = ${n}, s = ${s}, m = ${m}, d = ${d}, ${dtype}: one erasure and s - 1 Byzantine (reverse x100)`, () => {
       const r = 2 * s + m;
-      const code = createMdsCode({ n, s, d, r, m, dtype: 'float64' }, 'test');
+      const code = createMdsCode({ n, s, d, r, m, dtype }, 'test');
       const rng = Rng.derive(16, n, m);
       const grads = Array.from({ length: n }, () => {
         const g = new Float32Array(d);
@@ -315,7 +317,8 @@ describe('MDS decode: the same bits from arena slots as from plain arrays', () =
       // e.g. the training loop's in-place scaling); plain arrays get a fresh one each time.
       const kept = Float64Array.from(a.gradient);
       a.gradient.fill(-7.25);
-      const again = mdsDecode(code, sent(inArena), ctx());
+      const again = mdsDecode(code, sent(inArena), ctx(), (i) => (infoA = i));
+      assert.equal(infoA!.speculation, 'hit'); // the arena's one-pass path
       assert.equal(again.gradient.buffer, a.gradient.buffer);
       assert.ok(same(again.gradient, kept));
       assert.notEqual(mdsDecode(code, sent(plain), ctx()).gradient.buffer, p.gradient.buffer);

@@ -11,7 +11,7 @@ import { describe, test } from 'node:test';
 import { Rng } from '../../src/core/rng.js';
 import { createMdsCode, mdsDecode, mdsEncode, type MdsDecodeInfo } from '../../src/schemes/mds.js';
 import { adjacent, relErr } from './cyclic-helpers.js';
-import { combineExact, exactCoef, exactMessages, exactRecovery, fromPlanar, toF } from './exact-ref.js';
+import { combineExact, exactCoef, exactMessages, exactRecovery, fromPlanar, fx, toF } from './exact-ref.js';
 
 const CASES: [number, number, number, number, string][] = [
   // n, s, m, erasures, what it stresses (s - erasures / 2 adjacent errors after the erasures)
@@ -103,6 +103,42 @@ describe('precision, stage by stage against a 256-bit reference', () => {
       if (e === 0) assert.ok(err <= 1e-9, `${err}`);
       // The reported amplification predicts the limit: eps/2 * A bounds it up to a small factor.
       assert.ok(floor <= 2 ** -53 * info!.amplification * 10, `floor ${floor}, A ${info!.amplification}`);
+      // 4. float64x2 messages: high + low is the exact message to ~2^-75 of its largest value (the
+      // coefficients' 82 bits, r m products). Where the float64 decode is amplified (accurate), the
+      // low parts take it far below the float64 limit; elsewhere the decoder reads the high parts
+      // only, which are the float64 messages: the same bits.
+      const wideCode = createMdsCode({ n, s, d, r, m, dtype: 'float64x2' }, 'solon');
+      const wide = Array.from(
+        { length: n },
+        (_, i) => mdsEncode(wideCode, i, (p) => grads[p[0]]) as Float64Array,
+      );
+      const L2 = 2 * code.L;
+      wide.forEach((y, i) => {
+        const exactY = yex[i].flatMap(([re, im]) => [re, im]);
+        const big = Math.max(...exactY.map((x) => Math.abs(toF(x))));
+        yex[i].forEach(([re, im], t) => {
+          for (const [at, want] of [
+            [t, re],
+            [code.L + t, im],
+          ] as const) {
+            const miss = Math.abs(toF(fx(y[at]) + fx(y[L2 + at]) - want));
+            assert.ok(miss <= 2 ** -72 * big, `worker ${i}, value ${at}: ${miss} vs ${big}`);
+          }
+        });
+      });
+      const wideRes = mdsDecode(
+        wideCode,
+        wide.map((y, j) => (erased.includes(j) ? null : byz.includes(j) ? y.map((x) => -100 * x) : y)),
+        { step: 0, partitionSizes: new Array<number>(n).fill(1), rng: Rng.derive(32, n) },
+      );
+      assert.deepEqual(wideRes.suspects, byz);
+      const wideErr = relErr(wideRes.gradient, sum);
+      if (info!.accurate) {
+        assert.ok(
+          wideErr <= Math.max(1e-13, floor / 1e4),
+          `float64x2 decode ${wideErr} (float64 limit ${floor})`,
+        );
+      } else assert.deepEqual(wideRes.gradient, res.gradient);
     });
   }
 });
