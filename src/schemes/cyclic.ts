@@ -7,7 +7,7 @@
  */
 import { UsageError } from '../core/errors.js';
 import type { Vec } from '../core/vec.js';
-import { createMdsCode, dtypeWarning, mdsDecode, mdsEncode } from './mds.js';
+import { createMdsCode, dtypeNote, mdsDecode, mdsEncode } from './mds.js';
 import type { DecodeContext, GradientOracle, Scheme, SchemeOptions } from './types.js';
 
 export function createCyclic(opts: SchemeOptions): Scheme {
@@ -34,7 +34,7 @@ export function createCyclic(opts: SchemeOptions): Scheme {
     planeLength: code.L,
     describe: () =>
       `cyclic code (r = ${r}, tolerates ${s} Byzantine): worker j holds partitions j..j+${2 * s} mod ${n}; ` +
-      `${code.messageLength} ${code.elementDtype} values per message${dtypeWarning(code)}`,
+      `${code.messageLength} ${code.elementDtype} values per message${dtypeNote(code)}`,
     encode: (worker: number, gradient: GradientOracle) => mdsEncode(code, worker, gradient),
     decode: (messages: readonly (Vec | null)[], ctx: DecodeContext) => mdsDecode(code, messages, ctx),
   };

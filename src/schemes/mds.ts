@@ -212,7 +212,7 @@ export function createMdsCode(p: MdsParams, label: string): MdsCode {
 }
 
 /** The message-format note the CLI shows (describe()) for float32 and float64x2 messages. */
-export function dtypeWarning(code: MdsCode): string {
+export function dtypeNote(code: MdsCode): string {
   if (code.dtype === 'float32') {
     return '; WARNING float32 messages: ~1e-3 relative decode error at n = 45 (use float64 for exact decoding)';
   }
@@ -645,7 +645,7 @@ export function combineAccurate(
  * row that breaks it is a suspect, and its low parts are left out (the row counts at float64
  * precision).
  */
-export function lowParts(rows: readonly Vec[], L: number): (Vec | null)[] {
+function lowParts(rows: readonly Vec[], L: number): (Vec | null)[] {
   const ULP = 2 ** -53;
   return rows.map((x) => {
     for (let t = 0; t < 2 * L; t++) if (!(Math.abs(x[2 * L + t]) <= ULP * Math.abs(x[t]))) return null;

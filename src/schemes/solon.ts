@@ -7,7 +7,7 @@
  */
 import { UsageError } from '../core/errors.js';
 import type { Vec } from '../core/vec.js';
-import { createMdsCode, dtypeWarning, mdsDecode, mdsEncode, mdsMinLoad } from './mds.js';
+import { createMdsCode, dtypeNote, mdsDecode, mdsEncode, mdsMinLoad } from './mds.js';
 import type { DecodeContext, GradientOracle, Scheme, SchemeOptions } from './types.js';
 
 export function createSolon(opts: SchemeOptions): Scheme {
@@ -30,7 +30,7 @@ export function createSolon(opts: SchemeOptions): Scheme {
     planeLength: code.L,
     describe: () =>
       `solon (r = ${r}, m = ${m}, tolerates ${s} Byzantine): worker i holds partitions i..i+${r - 1} mod ${n}; ` +
-      `${code.messageLength} ${code.elementDtype} values per message (d = ${d})${dtypeWarning(code)}`,
+      `${code.messageLength} ${code.elementDtype} values per message (d = ${d})${dtypeNote(code)}`,
     encode: (worker: number, gradient: GradientOracle) => mdsEncode(code, worker, gradient),
     decode: (messages: readonly (Vec | null)[], ctx: DecodeContext) => mdsDecode(code, messages, ctx),
   };
