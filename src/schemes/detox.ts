@@ -1,7 +1,8 @@
 /**
- * DETOX (Rajput et al., NeurIPS 2019; spec/schemes.md "DETOX"): groups of r (default 3)
+ * DETOX (Rajput et al., NeurIPS 2019; docs/schemes.md "DETOX"): groups of r (default 3)
  * consecutive ranks all compute their group's partition sum (as the repetition code); the PS
- * takes each group's strict-majority value by bytes, then runs a robust rule over the G group
+ * takes each group's value sent by a strict majority of its members (by bytes; erasures count
+ * against it), then runs a robust rule over the G group
  * outputs. Adversaries win a group only with a majority of its seats, so at most
  * f' = floor(s / ceil(r/2)) group outputs are wrong: DETOX does not need r >= 2s + 1.
  *
@@ -34,7 +35,7 @@ import { meanOf } from '../aggregators/mean.js';
 import { coordinateMedian } from '../aggregators/median.js';
 import { buildAggregator, ruleName } from '../aggregators/registry.js';
 import type { Aggregator } from '../aggregators/types.js';
-import { groupAssignment, groupSpans, repetitionGroups, voteGroup } from './repetition.js';
+import { groupAssignment, groupSpans, repetitionGroups, voteGroup, type VoteRule } from './repetition.js';
 import type { DecodeContext, DecodeResult, GradientOracle, Scheme, SchemeOptions } from './types.js';
 
 export type DetoxMode = NonNullable<SchemeOptions['detoxMode']>;
@@ -133,6 +134,19 @@ function buildStage(mode: DetoxMode, opts: SchemeOptions, G: number, f: number, 
   }
 }
 
+/**
+ * DETOX's vote is a filter, not a decoder: a group output is accepted when a strict majority of the
+ * group's members (not of the messages that arrived) sent it, so erasures never let a minority
+ * speak for the group and capturing a group still takes floor(size / 2) + 1 Byzantine members.
+ */
+export function detoxVoteRule(size: number): VoteRule {
+  const need = Math.floor(size / 2) + 1;
+  return {
+    need,
+    rule: `strict majority of the group's ${size} members; decodable while erasures + liars <= ${size - need}`,
+  };
+}
+
 export function createDetox(opts: SchemeOptions): Scheme {
   const { n, s, d } = opts;
   const r = opts.r ?? 3;
@@ -148,6 +162,7 @@ export function createDetox(opts: SchemeOptions): Scheme {
   const aggregator = buildStage(mode, opts, G, f, where);
 
   const assignment = groupAssignment(groups, n); // as the repetition code
+  const rules = groups.map((g) => detoxVoteRule(g.length));
 
   return {
     name: 'detox',
@@ -168,7 +183,7 @@ export function createDetox(opts: SchemeOptions): Scheme {
       const counts: number[] = [];
       for (let k = 0; k < G; k++) {
         const members = groups[k];
-        const vote = voteGroup(k, members, messages);
+        const vote = voteGroup(k, members, messages, rules[k]);
         if (vote.winner === null) {
           failures.push(
             `${vote.failure}; ${noMajority === 'skip' ? 'dropped from the robust stage' : 'step aborted'}`,

@@ -1,8 +1,10 @@
 /**
- * DRACO's repetition code (spec/schemes.md "Repetition code"): groups of consecutive ranks all
+ * DRACO's repetition code (docs/schemes.md "Repetition code"): groups of consecutive ranks all
  * compute the sum of their group's partition gradients; the PS takes, per group, the value sent
- * by a strict majority (exact byte equality) and sums the group winners. With at most s errors
- * per group and r >= 2s + 1 the result is bit for bit the adversary-free one.
+ * by at least s + 1 members (exact byte equality) and sums the group winners. With at most s
+ * Byzantine workers and r >= 2s + 1 the result is bit for bit the adversary-free one; a group
+ * whose honest arrivals fall below s + 1 (erasures) cannot be decoded and is reported, never
+ * guessed.
  */
 import { UsageError } from '../core/errors.js';
 import { bytesEqual, type Vec } from '../core/vec.js';
@@ -45,12 +47,14 @@ export function groupSpans(groups: readonly (readonly number[])[]): string {
 }
 
 export interface VoteResult {
-  /** Index (into the given list) of one message carrying the majority value, or -1. */
+  /** Index (into the given list) of one message carrying the accepted value, or -1. */
   winner: number;
-  /** Number of received messages carrying the winning value. */
+  /** Number of received messages carrying the most common value. */
   votes: number;
   /** Sizes of the value classes, largest first (for reports). */
   tally: number[];
+  /** Messages received (non-null). */
+  received: number;
 }
 
 /** Words sampled by `sampleHash`: enough to separate distinct gradients almost always. */
@@ -84,13 +88,21 @@ function sameBytes(a: Vec, b: Vec): boolean {
 }
 
 /**
- * Strict-majority vote by bytes over the received messages (null = erasure). Messages are
- * bucketed by a sampled hash (a few dozen words, so no pass over the data), and every bucket
- * member is confirmed against its class representative by a full byte compare (memcmp), so a
- * hash collision can never merge two different values. Cost: one memcmp per message, i.e. one
- * read of every message plus the representatives (which stay in cache when small).
+ * Vote by bytes over one group's messages (null = erasure): the accepted value is the one sent by
+ * at least `need` members, provided no other value also reaches `need`. The threshold counts
+ * members, not arrivals, so erasures can only make a group undecodable, never hand it to a
+ * minority: the repetition code needs s + 1 identical messages (then at least one came from an
+ * honest member), DETOX a strict majority of the whole group. Default: a strict majority of
+ * `messages.length`.
+ *
+ * Messages are bucketed by a sampled hash (a few dozen words, so no pass over the data), and every
+ * bucket member is confirmed against its class representative by a full byte compare (memcmp), so
+ * a hash collision can never merge two different values. Cost: one memcmp per message.
  */
-export function majorityVote(messages: readonly (Vec | null)[]): VoteResult {
+export function majorityVote(
+  messages: readonly (Vec | null)[],
+  need: number = Math.floor(messages.length / 2) + 1,
+): VoteResult {
   const classes: { rep: number; count: number }[] = [];
   const byHash = new Map<number, number[]>(); // hash -> indices into classes
   let received = 0;
@@ -116,22 +128,31 @@ export function majorityVote(messages: readonly (Vec | null)[]): VoteResult {
       else byHash.set(h, [classes.length - 1]);
     }
   }
-  const tally = classes.map((c) => c.count).sort((a, b) => b - a);
-  const best = classes.reduce<{ rep: number; count: number } | null>(
-    (a, c) => (a === null || c.count > a.count ? c : a),
-    null,
-  );
-  if (best === null || 2 * best.count <= received) return { winner: -1, votes: best?.count ?? 0, tally };
-  return { winner: best.rep, votes: best.count, tally };
+  classes.sort((a, b) => b.count - a.count || a.rep - b.rep);
+  const tally = classes.map((c) => c.count);
+  const best = classes[0];
+  const accepted = best !== undefined && best.count >= need && (tally[1] ?? 0) < need;
+  return { winner: accepted ? best.rep : -1, votes: best?.count ?? 0, tally, received };
 }
 
 export interface GroupVote {
-  /** The value a strict majority of the group's received members sent, or null. */
+  /** The accepted value, or null when the group cannot be decoded. */
   winner: Vec | null;
   /** Members whose bytes differ from the winner (none when there is no winner). */
   suspects: number[];
-  /** Without a winner: why, e.g. "group 0 (ranks 0-2): no strict majority among 3 received (value classes 1-1-1)". */
+  /**
+   * Without a winner: why, with the group's numbers and the bound, e.g. "group 1 (ranks 4-6):
+   * 1 of 3 received (2 erased), value classes 1; needs 2 identical (s + 1 = 2; decodable while
+   * erasures + liars <= 1)".
+   */
   failure: string | null;
+}
+
+/** What a group's vote needs: `need` identical messages, explained as `rule`. */
+export interface VoteRule {
+  need: number;
+  /** How `need` was set and what bound follows, for the failure line. */
+  rule: string;
 }
 
 /** The vote of group `k` (its member ranks) over the step's messages; shared by repetition and DETOX. */
@@ -139,14 +160,19 @@ export function voteGroup(
   k: number,
   members: readonly number[],
   messages: readonly (Vec | null)[],
+  rule: VoteRule,
 ): GroupVote {
   const msgs = members.map((rank) => messages[rank]);
-  const vote = majorityVote(msgs);
+  const vote = majorityVote(msgs, rule.need);
   if (vote.winner < 0) {
-    const received = msgs.filter((m) => m !== null).length;
+    const erased = members.length - vote.received;
+    const conflict = vote.tally.length > 1 && vote.tally[1] >= rule.need;
     const failure =
-      `group ${k} (ranks ${members[0]}-${members[members.length - 1]}): no strict majority among ` +
-      `${received} received (value classes ${vote.tally.join('-') || 'none'})`;
+      `group ${k} (ranks ${members[0]}-${members[members.length - 1]}): ${vote.received} of ${members.length} received` +
+      `${erased > 0 ? ` (${erased} erased)` : ''}, value classes ${vote.tally.join('-') || 'none'}; ` +
+      (conflict
+        ? `two values each sent by ${rule.need} or more members: more Byzantine workers than the scheme tolerates (${rule.rule})`
+        : `needs ${rule.need} identical (${rule.rule})`);
     return { winner: null, suspects: [], failure };
   }
   const winner = msgs[vote.winner]!;
@@ -155,6 +181,19 @@ export function voteGroup(
     return m !== null && i !== vote.winner && !bytesEqual(m, winner);
   });
   return { winner, suspects, failure: null };
+}
+
+/**
+ * The repetition code's vote for a group of `size` members: s + 1 identical messages. With at most
+ * s liars, a value sent s + 1 times was sent by an honest member, so it is the honest value; the
+ * group decodes exactly when its honest arrivals reach s + 1, i.e. while erasures + liars <=
+ * size - s - 1, and is never wrong.
+ */
+export function repetitionVoteRule(size: number, s: number): VoteRule {
+  return {
+    need: s + 1,
+    rule: `s + 1 = ${s + 1}; a group of ${size} decodes while erasures + liars <= ${size - s - 1}`,
+  };
 }
 
 export function createRepetition(opts: SchemeOptions): Scheme {
@@ -174,6 +213,7 @@ export function createRepetition(opts: SchemeOptions): Scheme {
       throw new UsageError(`repetition group of ${g.length} ranks cannot outvote s = ${s}`);
   }
   const assignment = groupAssignment(groups, n);
+  const rules = groups.map((g) => repetitionVoteRule(g.length, s));
 
   return {
     name: 'repetition',
@@ -195,7 +235,7 @@ export function createRepetition(opts: SchemeOptions): Scheme {
       // Stream group by group: only one group's messages are examined at a time.
       for (let k = 0; k < groups.length; k++) {
         const members = groups[k];
-        const vote = voteGroup(k, members, messages);
+        const vote = voteGroup(k, members, messages, rules[k]);
         if (vote.winner === null) {
           failures.push(`${vote.failure}; ${noMajority === 'skip' ? 'group skipped' : 'step aborted'}`);
           if (noMajority === 'abort') {

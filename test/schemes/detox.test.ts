@@ -34,7 +34,7 @@ function messagesFor(
   bad: (w: number) => Vec,
 ) {
   const n = groups.reduce((a, g) => a + g.length, 0);
-  const msgs: Vec[] = new Array(n);
+  const msgs: (Vec | null)[] = new Array(n);
   groups.forEach((g, k) => g.forEach((w) => (msgs[w] = byz.includes(w) ? bad(w) : values[k])));
   return msgs;
 }
@@ -100,13 +100,29 @@ describe('detox: worked examples', () => {
     const skip = createDetox(opts).decode(msgs, decodeCtx(9));
     assert.deepEqual(Array.from(skip.gradient), [3]); // mean of groups 1 and 2
     assert.equal(skip.failures.length, 1);
-    assert.match(
+    assert.equal(
       skip.failures[0],
-      /group 0 \(ranks 0-2\): no strict majority among 3 received \(value classes 1-1-1\); dropped/,
+      "group 0 (ranks 0-2): 3 of 3 received, value classes 1-1-1; needs 2 identical (strict majority of the group's 3 " +
+        'members; decodable while erasures + liars <= 1); dropped from the robust stage',
     );
     assert.deepEqual(skip.suspects, []);
     const abort = createDetox({ ...opts, noMajority: 'abort' }).decode(msgs, decodeCtx(9));
     assert.equal(abort.abort, true);
+  });
+
+  test('erasures count against the group: one of three members arriving is no majority', () => {
+    const opts: SchemeOptions = { n: 9, s: 1, d: 1, detoxMode: 'rule', aggregator: 'mean' };
+    const sch = createDetox(opts);
+    const values = [f32(1), f32(2), f32(4)];
+    const msgs = messagesFor(sch.groups!, values, [1], () => f32(-100));
+    msgs[0] = null;
+    msgs[2] = null; // group 0: only the Byzantine rank 1 arrived
+    const out = sch.decode(msgs, decodeCtx(9));
+    assert.deepEqual(Array.from(out.gradient), [3]);
+    assert.match(
+      out.failures[0],
+      /^group 0 \(ranks 0-2\): 1 of 3 received \(2 erased\), value classes 1; needs 2/,
+    );
   });
 
   test('groups of unequal sample counts are rescaled to the mean count', () => {

@@ -76,12 +76,17 @@ describe('majorityVote', () => {
     assert.equal(r.winner, -1);
     assert.equal(r.votes, 2);
   });
-  test('erasures shrink the electorate: 2 of 3 received wins, 1 of 2 does not', () => {
+  test('erasures count against the value: 2 of 3 received is no majority of 5 members', () => {
     const a = majorityVote([null, v(5), null, v(5), v(6)]);
-    assert.deepEqual([a.winner, a.votes], [1, 2]);
-    const b = majorityVote([null, v(5), null, null, v(6)]);
-    assert.equal(b.winner, -1);
+    assert.deepEqual([a.winner, a.votes, a.received], [-1, 2, 3]);
+    assert.deepEqual(majorityVote([v(5), v(5), null, v(5), v(6)]).winner, 0);
     assert.equal(majorityVote([null, null]).winner, -1);
+  });
+  test('threshold s + 1: accepted at need, refused below it and when two values reach it', () => {
+    assert.equal(majorityVote([v(1), null, null, null, v(1)], 2).winner, 0);
+    assert.equal(majorityVote([v(1), null, null, null, v(2)], 2).winner, -1);
+    const both = majorityVote([v(1), v(1), v(2), v(2), v(3)], 2);
+    assert.deepEqual([both.winner, both.tally], [-1, [2, 2, 1]]);
   });
   test('votes by bytes: -0 and +0 are different values', () => {
     const msgs = [v(0), v(-0), v(-0)];
@@ -109,21 +114,39 @@ describe('repetition decode', () => {
     assert.deepEqual(Array.from(skip.gradient), [4]);
     assert.equal(skip.samplesCovered, 15);
     assert.equal(skip.failures.length, 1);
-    assert.match(
+    assert.equal(
       skip.failures[0],
-      /group 0 \(ranks 0-2\): no strict majority among 3 received \(value classes 1-1-1\); group skipped/,
+      'group 0 (ranks 0-2): 3 of 3 received, value classes 1-1-1; needs 2 identical ' +
+        '(s + 1 = 2; a group of 3 decodes while erasures + liars <= 1); group skipped',
     );
     assert.equal(skip.abort, false);
     const abort = createRepetition({ n: 6, s: 1, d: 1, r: 3, noMajority: 'abort' }).decode(msgs, ctx(6, 5));
     assert.equal(abort.abort, true);
     assert.match(abort.failures[0], /step aborted/);
   });
-  test('decodes through erasures within the bound r - e >= 2 * errors + 1', () => {
+  test('decodes through erasures while erasures + liars <= r - s - 1', () => {
     const scheme = createRepetition({ n: 5, s: 2, d: 1, r: 5 });
-    // 1 erasure, 1 error: 4 received, 3 agree.
+    // 1 erasure, 1 liar: 3 honest arrivals = s + 1.
     const out = scheme.decode([v(3), null, v(3), v(99), v(3)], ctx(5));
     assert.deepEqual(Array.from(out.gradient), [3]);
     assert.deepEqual(out.suspects, [3]);
+  });
+  test('a minority never wins through erasures (the captured group of 7 workers, s = 1)', () => {
+    // groups 0-3 and 4-6; honest 4 and 6 erased, Byzantine 5 alone: undecodable, not -100x.
+    const scheme = createRepetition({ n: 7, s: 1, d: 1, r: 3 });
+    const out = scheme.decode([v(1), v(1), v(1), v(1), null, v(-100), null], ctx(7));
+    assert.deepEqual(Array.from(out.gradient), [1]);
+    assert.equal(out.samplesCovered, 8);
+    assert.deepEqual(out.suspects, []);
+    assert.equal(
+      out.failures[0],
+      'group 1 (ranks 4-6): 1 of 3 received (2 erased), value classes 1; needs 2 identical ' +
+        '(s + 1 = 2; a group of 3 decodes while erasures + liars <= 1); group skipped',
+    );
+    // Ranks 0-2 killed: lone rank 3 cannot speak for group 0 either.
+    const lone = scheme.decode([null, null, null, v(-100), v(2), v(2), v(2)], ctx(7));
+    assert.deepEqual(Array.from(lone.gradient), [2]);
+    assert.match(lone.failures[0], /^group 0 \(ranks 0-3\): 1 of 4 received \(3 erased\)/);
   });
   test('r < 2s + 1 is refused with the bound in the message', () => {
     assert.throws(
