@@ -13,6 +13,7 @@
  * n = 15, ~2x at n = 31). Rules keep the sorting route for float64 inputs and larger n.
  */
 import type { Vec } from '../core/vec.js';
+import { assertFinite } from './finite.js';
 import { float32RankKernel } from './sorting-network.js';
 
 const BLOCK = 512;
@@ -108,6 +109,8 @@ export function selectInPlace(a: Float64Array, lo: number, hi: number, k: number
 /**
  * Call `visit(tile, n, start, count)` for consecutive blocks of coordinates with the transposed
  * but unsorted tile (column j = `tile[j * n .. j * n + n)`), for rules that select in place.
+ * Throws `NonFiniteInputError` on a non-finite input before visiting its block: comparisons with
+ * NaN would leave it wherever it happened to be, an answer that depends on the input order.
  */
 export function forEachColumnBlock(
   inputs: readonly Vec[],
@@ -118,10 +121,16 @@ export function forEachColumnBlock(
   const tile = new Float64Array(n * BLOCK);
   for (let s = 0; s < d; s += BLOCK) {
     const cnt = Math.min(BLOCK, d - s);
+    let finite = true;
     for (let i = 0; i < n; i++) {
       const x = inputs[i];
-      for (let j = 0, t = i; j < cnt; j++, t += n) tile[t] = x[s + j];
+      for (let j = 0, t = i; j < cnt; j++, t += n) {
+        const v = x[s + j];
+        tile[t] = v;
+        if (v - v !== 0) finite = false; // NaN exactly for NaN and +-Infinity
+      }
     }
+    if (!finite) assertFinite(inputs);
     visit(tile, n, s, cnt);
   }
 }
@@ -135,7 +144,8 @@ const RANK_BLOCK = 2048;
  * `lo + q` at coordinate `start + j`, computed by a generated selection network
  * (sorting-network.ts). Returns false without visiting anything when that path does not apply
  * (inputs not all float32, or n above NETWORK_MAX_N): the caller then uses the sorting path.
- * Among equal values -0 ranks before +0; nothing else can tell equal floats apart.
+ * Among equal values -0 ranks before +0; nothing else can tell equal floats apart. Throws
+ * `NonFiniteInputError` on a non-finite input, as the sorting path does.
  */
 export function forEachRankBlock(
   inputs: readonly Vec[],
@@ -154,7 +164,7 @@ export function forEachRankBlock(
   const vals = new Float32Array(bits.buffer);
   for (let s = 0; s < d; s += RANK_BLOCK) {
     const cnt = Math.min(RANK_BLOCK, d - s);
-    kernel(rows, s, cnt, bits);
+    if (kernel(rows, s, cnt, bits) < 0) assertFinite(inputs);
     visit(vals, m, s, cnt);
   }
   return true;

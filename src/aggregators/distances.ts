@@ -8,6 +8,7 @@
  * memory traffic.
  */
 import type { Vec } from '../core/vec.js';
+import { assertFinite } from './finite.js';
 
 const BLOCK = 2048;
 
@@ -24,6 +25,11 @@ export function sqDistanceRelError(d: number): number {
 /**
  * Row-major n x n matrix `D[i * n + j] = ||x_i - x_j||^2` (symmetric, zero diagonal). With `norms`
  * (length n), also `norms[i] = ||x_i||^2`, accumulated in the same blocked pass.
+ *
+ * A non-finite input makes its whole row NaN or infinite, so the n^2 entries reveal it without a
+ * pass over the inputs: then `NonFiniteInputError`. An entry can also be infinite because finite
+ * float64 inputs are too far apart (beyond ~1e154) for their squared distance; that matrix is
+ * returned as it is, and the caller decides (geomedian rescales).
  */
 export function pairwiseSqDistances(inputs: readonly Vec[], norms?: Float64Array): Float64Array {
   const n = inputs.length;
@@ -113,7 +119,15 @@ export function pairwiseSqDistances(inputs: readonly Vec[], norms?: Float64Array
       }
     }
   }
-  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) D[j * n + i] = D[i * n + j];
+  let finite = true;
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      const v = D[i * n + j];
+      if (!(v <= Number.MAX_VALUE)) finite = false;
+      D[j * n + i] = v;
+    }
+  }
+  if (!finite) assertFinite(inputs); // else an overflow of finite inputs
   return D;
 }
 

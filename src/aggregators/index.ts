@@ -33,6 +33,7 @@ export { createMean, mean, meanDef, meanOf } from './mean.js';
 export { coordinateMedian, createMedian, medianDef } from './median.js';
 export { trimmedMean, trimmedMeanDef } from './trimmed-mean.js';
 export { geometricMedian, geomedianDef, type WeiszfeldSettings } from './geomedian.js';
+export { assertFinite, firstNonFinite, NonFiniteInputError, type NonFinite } from './finite.js';
 export { createKrum, krum, krumDef, krumPrecondition, krumSelect } from './krum.js';
 export { multiKrum, multiKrumDef } from './multi-krum.js';
 export { bulyanDef, bulyanWith, closestToMedianMean, createBulyan, repeatedKrum } from './bulyan.js';

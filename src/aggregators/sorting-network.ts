@@ -101,9 +101,15 @@ export function rankNetwork(n: number, lo: number, hi: number): Int32Array {
 /**
  * For columns c in `[start, start + count)`: `out[(c - start) * m + q]` = the float32 bit pattern
  * of the value of rank `lo + q` among `rows[0][c] .. rows[n-1][c]` (m = hi - lo + 1), where
- * `rows[i]` is the Int32Array view of float32 input i. Finite inputs; -0 orders before +0.
+ * `rows[i]` is the Int32Array view of float32 input i; -0 orders before +0. Returns a negative
+ * number when a value read is not finite (its ranks are then meaningless), else a non-negative one.
  */
-export type RankKernel = (rows: readonly Int32Array[], start: number, count: number, out: Int32Array) => void;
+export type RankKernel = (
+  rows: readonly Int32Array[],
+  start: number,
+  count: number,
+  out: Int32Array,
+) => number;
 
 /** Above this many inputs the generated network loses to quickselect (measured at n = 63). */
 export const NETWORK_MAX_N = 40;
@@ -119,7 +125,7 @@ export function float32RankKernel(n: number, lo: number, hi: number): RankKernel
   const key = `${n}:${lo}:${hi}`;
   let k = kernels.get(key);
   if (k === undefined) {
-    k = compileRankKernel(lo, hi, rankNetwork(n, lo, hi));
+    k = compileRankKernel(n, lo, hi, rankNetwork(n, lo, hi));
     kernels.set(key, k);
   }
   return k;
@@ -128,24 +134,32 @@ export function float32RankKernel(n: number, lo: number, hi: number): RankKernel
 /**
  * Source of the kernel: only integers computed here are spliced in. The key map
  * `v ^ ((v >> 31) & 0x7fffffff)` flips the magnitude bits of negative floats, so int32 order is
- * float order (it is its own inverse).
+ * float order (it is its own inverse). Finiteness rides along on the loads: an all-ones exponent
+ * (NaN, +-Infinity) plus one exponent step carries into the sign bit of `bad`, three integer
+ * operations per value instead of a second pass over the inputs.
  */
-function compileRankKernel(lo: number, hi: number, net: Int32Array): RankKernel | null {
+function compileRankKernel(n: number, lo: number, hi: number, net: Int32Array): RankKernel | null {
   const m = hi - lo + 1;
-  const used = new Set<number>(net);
-  for (let r = lo; r <= hi; r++) used.add(r);
-  const wires = [...used].sort((a, b) => a - b);
+  // Every input is loaded, so every input is checked (a rank network reads them all anyway).
   const src: string[] = ["'use strict';"];
-  for (const w of wires) src.push(`const r${w} = rows[${w}];`);
-  src.push('let m = 0;', 'for (let c = start, o = 0, e = start + count; c < e; c++, o += ' + m + ') {');
-  for (const w of wires) src.push(`let v${w} = r${w}[c]; v${w} ^= (v${w} >> 31) & 0x7fffffff;`);
+  for (let w = 0; w < n; w++) src.push(`const r${w} = rows[${w}];`);
+  src.push(
+    'let m = 0;',
+    'let bad = 0;',
+    'for (let c = start, o = 0, e = start + count; c < e; c++, o += ' + m + ') {',
+  );
+  for (let w = 0; w < n; w++) {
+    src.push(
+      `let v${w} = r${w}[c]; bad |= (v${w} & 0x7f800000) + 0x800000; v${w} ^= (v${w} >> 31) & 0x7fffffff;`,
+    );
+  }
   for (let q = 0; q < net.length; q += 2) {
     const i = net[q];
     const j = net[q + 1];
     src.push(`m = (v${i} ^ v${j}) & -(v${j} < v${i}); v${i} ^= m; v${j} ^= m;`);
   }
   for (let r = lo; r <= hi; r++) src.push(`out[o + ${r - lo}] = v${r} ^ ((v${r} >> 31) & 0x7fffffff);`);
-  src.push('}');
+  src.push('}', 'return bad;');
   try {
     return new Function('rows', 'start', 'count', 'out', src.join('\n')) as RankKernel;
   } catch {

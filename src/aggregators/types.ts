@@ -5,6 +5,15 @@
  *
  * Inputs are `n` vectors of length `d` (float32 or float64, never modified); every rule returns a
  * fresh float64 vector and accumulates in float64.
+ *
+ * Inputs must be finite. The training loop rejects a non-finite message before any rule runs and
+ * `draco aggregate` refuses a non-finite file, so no rule spends a pass of its own on it. Handed
+ * one anyway, the rules that order or compare inputs (median, trimmed-mean, geomedian, krum,
+ * multi-krum, bulyan, nnm and the DETOX variants) throw `NonFiniteInputError` (finite.ts), noticed
+ * within the pass they make anyway. The others check nothing: a NaN propagates through mean and
+ * centered-clipping (which gives an infinite input zero weight), bucketing hands its bucket means
+ * to its rule, and sign-majority counts NaN as +1 (not negative). `assertFinite` checks inputs
+ * of unknown origin in one pass.
  */
 import type { Rng } from '../core/rng.js';
 import type { Vec } from '../core/vec.js';
@@ -15,6 +24,8 @@ export interface AggregateInfo {
   iterations?: number;
   /** geomedian: true when the relative tolerance was met before the iteration cap. */
   converged?: boolean;
+  /** geomedian: the iterate a majority's mean replaced when the mean was a slow start. */
+  restartedAt?: number;
   /** krum / multi-krum / bulyan: indices (into the inputs given) of the selected inputs. */
   selected?: number[];
   /** Scores the selection used (krum / multi-krum), by input index. */

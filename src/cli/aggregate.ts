@@ -8,11 +8,15 @@ import { UsageError } from '../core/errors.js';
 import { readNpy, writeNpy } from '../core/npy.js';
 import { Rng } from '../core/rng.js';
 import type { Vec } from '../core/vec.js';
+import { firstNonFinite } from '../aggregators/finite.js';
 import { buildAggregator } from '../aggregators/registry.js';
 import type { AggregateInfo } from '../aggregators/types.js';
 import { nonNegativeInt } from './args.js';
 
-/** Rows of an n x d .npy matrix as views, with the input's dtype. */
+/**
+ * Rows of an n x d .npy matrix as views, with the input's dtype. Rules take finite inputs (the
+ * training loop validates every message), so a NaN or infinity is refused here, naming its row.
+ */
 export function readInputMatrix(path: string): { rows: Vec[]; dtype: 'float32' | 'float64' } {
   let arr;
   try {
@@ -34,6 +38,12 @@ export function readInputMatrix(path: string): { rows: Vec[]; dtype: 'float32' |
   const [n, d] = shape;
   const rows: Vec[] = [];
   for (let i = 0; i < n; i++) rows.push(data.subarray(i * d, (i + 1) * d));
+  const bad = firstNonFinite(rows);
+  if (bad) {
+    throw new UsageError(
+      `${path}: row ${bad.input} (0-based) is not finite: ${bad.value} at column ${bad.index}; aggregation rules take finite inputs`,
+    );
+  }
   return { rows, dtype: data instanceof Float64Array ? 'float64' : 'float32' };
 }
 
@@ -71,6 +81,8 @@ export function aggregateCommand(): Command {
           `iterations ${info.iterations}${info.converged !== undefined ? (info.converged ? ' (converged)' : ' (cap reached)') : ''}`,
         );
       }
+      if (info.restartedAt !== undefined)
+        parts.push(`restarted from a majority's mean at iteration ${info.restartedAt}`);
       if (info.selected !== undefined) parts.push(`selected rows ${info.selected.join(',')}`);
       process.stdout.write(parts.join('; ') + '\n');
     });
