@@ -4,17 +4,25 @@
  * and attack noise are derived from (seed, step), so resuming from a checkpoint continues the run
  * bit for bit.
  *
- * File DIR/checkpoint.bin: magic 'DRCK' (u32 LE), version (u32), JSON length (u32), JSON meta,
- * zero padding to a multiple of 4, float32 params, float32 momentum buffer. Written atomically:
- * write a temporary file, fsync, rename over the old one, fsync the folder.
+ * File DIR/checkpoint.bin (format 2): magic 'DRCK' (u32 LE), version (u32), JSON length (u32),
+ * JSON meta, zero padding to a multiple of 4, float32 params, float32 momentum buffer, SHA-256 of
+ * everything before it. Written atomically: write a temporary file, fsync, rename over the old
+ * one, fsync the folder. The checksum catches a damaged or truncated file, not a forgery: the
+ * threat model trusts the PS's disk.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { z } from 'zod';
 import { UsageError } from '../core/errors.js';
-import type { TrainConfig } from '../experiment/config.js';
+import { allFinite } from '../core/vec.js';
+import { TrainConfigSchema, type TrainConfig } from '../experiment/config.js';
+import { ioReason, nodeIo, writeAtomic, type FileIo } from '../train/output.js';
 
 const MAGIC = 0x4b435244; // 'DRCK'
-const VERSION = 1;
+const VERSION = 2;
+const HEAD = 12;
+const DIGEST = 32;
 export const CHECKPOINT_FILE = 'checkpoint.bin';
 
 /** Config keys that may differ between a run and its resumption (they do not change the model). */
@@ -30,15 +38,37 @@ const FREE_KEYS: readonly (keyof TrainConfig)[] = [
   'latencyMs',
 ];
 
-export interface CheckpointMeta {
+const count = z.number().int().min(0);
+const TotalsSchema = z.object({
+  stats: z.object({
+    suspects: count,
+    suspectsByz: count,
+    byzSlots: count,
+    aborted: count,
+    failures: count,
+    /** Steps that updated the model without every group (erasures left some undecodable). */
+    partial: count,
+  }),
+  /** One modeled and one wall time per step run so far. */
+  modeled: z.array(z.number()),
+  walls: z.array(z.number()),
+  bytesTotal: z.number().min(0),
+  /** The last evaluation; null before the first one (JSON has no NaN). */
+  last: z.object({ loss: z.number().nullable(), accuracy: z.number().nullable() }),
+});
+
+const MetaSchema = z.object({
   /** The next step to run. */
-  step: number;
-  momentumStarted: boolean;
+  step: count,
+  momentumStarted: z.boolean(),
   /** The config the run was started with (keys in FREE_KEYS ignored when resuming). */
-  config: TrainConfig;
-  /** Summary totals so far (opaque to this module). */
-  totals: Record<string, unknown>;
-}
+  config: TrainConfigSchema,
+  /** Summary totals so far. */
+  totals: TotalsSchema,
+});
+
+export type CheckpointTotals = z.infer<typeof TotalsSchema>;
+export type CheckpointMeta = z.infer<typeof MetaSchema>;
 
 export interface Checkpoint {
   meta: CheckpointMeta;
@@ -46,61 +76,102 @@ export interface Checkpoint {
   momentum: Float32Array;
 }
 
-export function writeCheckpoint(dir: string, ck: Checkpoint): void {
-  mkdirSync(dir, { recursive: true });
+function padOf(jsonLength: number): number {
+  return (4 - ((HEAD + jsonLength) % 4)) % 4;
+}
+
+/** The file's bytes, in order: header, JSON, padding, params, momentum, checksum. */
+export function encodeCheckpoint(ck: Checkpoint): Buffer[] {
   const json = Buffer.from(JSON.stringify(ck.meta), 'utf8');
-  const head = Buffer.alloc(12);
+  const head = Buffer.alloc(HEAD);
   head.writeUInt32LE(MAGIC, 0);
   head.writeUInt32LE(VERSION, 4);
   head.writeUInt32LE(json.length, 8);
-  const pad = Buffer.alloc((4 - ((12 + json.length) % 4)) % 4);
-  const tmp = join(dir, `${CHECKPOINT_FILE}.tmp`);
-  const fd = openSync(tmp, 'w');
-  try {
-    for (const b of [
-      head,
-      json,
-      pad,
-      Buffer.from(ck.params.buffer, ck.params.byteOffset, ck.params.byteLength),
-      Buffer.from(ck.momentum.buffer, ck.momentum.byteOffset, ck.momentum.byteLength),
-    ]) {
-      let off = 0;
-      while (off < b.length) off += writeSync(fd, b, off, b.length - off);
-    }
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, join(dir, CHECKPOINT_FILE));
-  const dfd = openSync(dir, 'r');
-  try {
-    fsyncSync(dfd);
-  } finally {
-    closeSync(dfd);
-  }
+  const parts = [
+    head,
+    json,
+    Buffer.alloc(padOf(json.length)),
+    Buffer.from(ck.params.buffer, ck.params.byteOffset, ck.params.byteLength),
+    Buffer.from(ck.momentum.buffer, ck.momentum.byteOffset, ck.momentum.byteLength),
+  ];
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p);
+  return [...parts, h.digest()];
 }
 
-export function readCheckpoint(dir: string, numParams: number): Checkpoint {
+/** Atomic; on a write error (a full disk) the temporary file is removed and the old checkpoint kept. */
+export function writeCheckpoint(dir: string, ck: Checkpoint, io: FileIo = nodeIo): void {
+  const path = join(dir, CHECKPOINT_FILE);
+  writeAtomic(path, encodeCheckpoint(ck), io, '; the last good checkpoint, if any, is kept');
+}
+
+/**
+ * Read and check DIR/checkpoint.bin: checksum, metadata shape, finite values and, when given,
+ * the model size. Any problem is a UsageError naming it.
+ */
+export function readCheckpoint(dir: string, numParams?: number): Checkpoint {
   const path = join(dir, CHECKPOINT_FILE);
   let buf: Buffer;
   try {
     buf = readFileSync(path);
   } catch (e) {
-    throw new UsageError(`cannot read checkpoint ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    throw new UsageError(`cannot read checkpoint ${path}: ${ioReason(e)}`);
   }
-  if (buf.length < 12 || buf.readUInt32LE(0) !== MAGIC || buf.readUInt32LE(4) !== VERSION)
-    throw new UsageError(`${path} is not a draco checkpoint (version ${VERSION})`);
+  if (buf.length < 8 || buf.readUInt32LE(0) !== MAGIC)
+    throw new UsageError(`${path} is not a draco checkpoint`);
+  const version = buf.readUInt32LE(4);
+  if (version !== VERSION)
+    throw new UsageError(`${path} has checkpoint format ${version}; this draco reads format ${VERSION} only`);
+  const end = buf.length - DIGEST;
+  if (end < HEAD || !createHash('sha256').update(buf.subarray(0, end)).digest().equals(buf.subarray(end)))
+    throw new UsageError(`${path} is corrupt (checksum mismatch: damaged or truncated)`);
+  // A file that passes the checksum was written whole by some draco: what follows guards its shape.
   const jl = buf.readUInt32LE(8);
-  const start = 12 + jl + ((4 - ((12 + jl) % 4)) % 4);
-  if (buf.length !== start + 8 * numParams)
-    throw new UsageError(`${path}: size does not match a model of ${numParams} parameters`);
-  const meta = JSON.parse(buf.subarray(12, 12 + jl).toString('utf8')) as CheckpointMeta;
-  const copy = new Uint8Array(buf.subarray(start));
-  return {
-    meta,
-    params: new Float32Array(copy.buffer, 0, numParams),
-    momentum: new Float32Array(copy.buffer, 4 * numParams, numParams),
-  };
+  const start = HEAD + jl + padOf(jl);
+  if (start > end || (end - start) % 8 !== 0)
+    throw new UsageError(`${path}: inconsistent sizes (metadata ${jl} bytes, file ${buf.length})`);
+  const n = (end - start) / 8;
+  if (numParams !== undefined && n !== numParams)
+    throw new UsageError(`${path}: size does not match a model of ${numParams} parameters (it holds ${n})`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(buf.toString('utf8', HEAD, HEAD + jl));
+  } catch {
+    throw new UsageError(`${path}: corrupt metadata (not JSON)`);
+  }
+  const parsed = MetaSchema.safeParse(raw);
+  if (!parsed.success) {
+    const i = parsed.error.issues[0];
+    throw new UsageError(
+      `${path}: bad metadata (${i.path.map(String).join('.') || 'top level'}: ${i.message})`,
+    );
+  }
+  const meta = parsed.data;
+  if (meta.step > meta.config.steps)
+    throw new UsageError(`${path}: bad metadata (next step ${meta.step} > steps ${meta.config.steps})`);
+  if (meta.totals.modeled.length !== meta.step || meta.totals.walls.length !== meta.step)
+    throw new UsageError(`${path}: bad metadata (step times do not cover steps 0..${meta.step - 1})`);
+  const copy = new Uint8Array(buf.subarray(start, end));
+  const params = new Float32Array(copy.buffer, 0, n);
+  const momentum = new Float32Array(copy.buffer, 4 * n, n);
+  if (!allFinite(params) || !allFinite(momentum))
+    throw new UsageError(
+      `${path}: non-finite parameters or momentum (NaN or Inf); refusing to resume from it`,
+    );
+  return { meta, params, momentum };
+}
+
+/**
+ * The checkpoint `config.resume` names, checked against `config` (same options but FREE_KEYS).
+ * Without `numParams` the model size is checked later, by the training loop.
+ */
+export function readResumeCheckpoint(config: TrainConfig, numParams?: number): Checkpoint {
+  const dir = config.resume;
+  if (dir === undefined) throw new Error('readResumeCheckpoint: config.resume is not set');
+  const ck = readCheckpoint(dir, numParams);
+  const bad = configMismatch(ck.meta.config, config);
+  if (bad) throw new UsageError(`--resume ${dir}: option ${bad} differs from the checkpointed run`);
+  return ck;
 }
 
 /** The first config key (other than FREE_KEYS) whose value differs, or null. */
