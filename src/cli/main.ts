@@ -1,13 +1,15 @@
 /**
- * The `draco` command. User mistakes (UsageError, bad flags) print one line and exit 2; anything
- * else is a bug and keeps its stack trace.
+ * The `draco` command. User mistakes (UsageError, bad flags) print one line and exit 2; a run whose
+ * result cannot be used (RunFailed) prints one line and exits 3; anything else is a bug and keeps
+ * its stack trace.
  */
 import { Command, CommanderError } from 'commander';
-import { UsageError } from '../core/errors.js';
+import { RunFailed, UsageError } from '../core/errors.js';
 import { packageVersion } from '../core/version.js';
 import { aggregateCommand } from './aggregate.js';
 import { benchCommand } from './bench.js';
 import { experimentCommand } from './experiment.js';
+import { keysCommand } from './keys.js';
 import { listCommand } from './list.js';
 import { trainCommand } from './train.js';
 import { psCommand } from './ps.js';
@@ -27,6 +29,7 @@ export function buildProgram(): Command {
     .addCommand(benchCommand())
     .addCommand(aggregateCommand())
     .addCommand(listCommand())
+    .addCommand(keysCommand())
     .addCommand(psCommand())
     .addCommand(workerCommand());
   const exitOnErrors = (cmd: Command) => {
@@ -50,6 +53,10 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof UsageError) {
       process.stderr.write(`draco: ${err.message}\n`);
       return 2;
+    }
+    if (err instanceof RunFailed) {
+      process.stderr.write(`draco: run failed: ${err.message}\n`);
+      return 3;
     }
     throw err;
   }

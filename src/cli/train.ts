@@ -1,4 +1,6 @@
 /** `draco train`: flags and config file -> one validated config -> training with progress. */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { aggregators } from '../aggregators/registry.js';
@@ -8,6 +10,8 @@ import { schemes } from '../schemes/registry.js';
 import { readConfigFile, resolveConfig, TrainConfigSchema, type TrainConfig } from '../experiment/config.js';
 import { train, type StepRecord, type TrainSummary } from '../train/loop.js';
 import { RunWriter } from '../train/output.js';
+import { readResumeCheckpoint } from '../cluster/checkpoint.js';
+import { RunFailed } from '../core/errors.js';
 
 /** Flag name (kebab) -> config key (camel), in the order `--help` lists them. */
 const FLAGS: [flag: string, key: keyof TrainConfig, kind: 'int' | 'num' | 'str', arg: string][] = [
@@ -135,7 +139,35 @@ function camel(s: string): string {
 }
 
 async function runTrain(config: TrainConfig, quiet: boolean): Promise<void> {
-  const writer = config.out ? new RunWriter(config.out) : null;
+  // Every check on the checkpoint and the output folder comes before the first write, and before
+  // any engine or cluster key is touched.
+  const ck = config.resume !== undefined ? readResumeCheckpoint(config) : null;
+  const writer = config.out
+    ? new RunWriter(config.out, {
+        resume: ck ? { dir: config.resume!, next: ck.meta.step } : undefined,
+        note: (m) => {
+          if (!quiet) process.stderr.write(`draco: note: ${m}\n`);
+        },
+      })
+    : null;
+  const finished = ck !== null && ck.meta.step >= config.steps;
+  if (finished && writer?.inPlace === true && existsSync(join(writer.dir, 'summary.json'))) {
+    // Resuming a finished run into its own folder: its outputs are complete, keep them as they are.
+    if (!quiet) {
+      process.stderr.write(
+        `draco train: the run in ${writer.dir} finished all ${config.steps} steps; nothing to do\n`,
+      );
+      try {
+        printSummary(
+          JSON.parse(readFileSync(join(writer.dir, 'summary.json'), 'utf8')) as TrainSummary,
+          config.out,
+        );
+      } catch {
+        // an unreadable summary.json is the user's to inspect; it is not rewritten
+      }
+    }
+    return;
+  }
   const tty = process.stderr.isTTY === true;
   const bar =
     !quiet && tty
@@ -152,31 +184,39 @@ async function runTrain(config: TrainConfig, quiet: boolean): Promise<void> {
       : null;
   let acc = '  -  ';
   let suspects = 0;
-  const { summary, params } = await train(config, {
-    onStart({ scheme, dataset, model }) {
-      if (quiet) return;
-      process.stderr.write(
-        `draco train: ${model.name} (${model.numParams.toLocaleString('en-US')} params) on ${dataset.name} ` +
-          `(${dataset.train.n} train / ${dataset.test.n} test), ${config.workers} workers, ${config.byzantine} Byzantine ` +
-          `(${config.attack}, ${config.placement} placement)\n  scheme: ${scheme.describe()}\n`,
-      );
-      bar?.start(config.steps, 0, { loss: '  -  ', acc, sus: 0 });
-    },
-    onStep(rec: StepRecord) {
-      writer?.step(rec);
-      suspects += rec.suspects.length;
-      if (rec.testAccuracy !== undefined) acc = (100 * rec.testAccuracy).toFixed(2) + '%';
-      if (bar) bar.update(rec.step + 1, { loss: fmtLoss(rec.trainLoss), acc, sus: suspects });
-      else if (!quiet && rec.testAccuracy !== undefined) {
+  try {
+    const { summary, params } = await train(config, {
+      onStart({ scheme, dataset, model }) {
+        if (quiet) return;
         process.stderr.write(
-          `step ${rec.step + 1}/${config.steps}  train loss ${fmtLoss(rec.trainLoss)}  test acc ${acc}  suspects ${suspects}\n`,
+          `draco train: ${model.name} (${model.numParams.toLocaleString('en-US')} params) on ${dataset.name} ` +
+            `(${dataset.train.n} train / ${dataset.test.n} test), ${config.workers} workers, ${config.byzantine} Byzantine ` +
+            `(${config.attack}, ${config.placement} placement)\n  scheme: ${scheme.describe()}\n`,
         );
-      }
-    },
-  });
-  bar?.stop();
-  writer?.finish(summary, params);
-  if (!quiet) printSummary(summary, config.out);
+        bar?.start(config.steps, ck?.meta.step ?? 0, { loss: '  -  ', acc, sus: 0 });
+      },
+      onStep(rec: StepRecord) {
+        writer?.step(rec);
+        suspects += rec.suspects.length;
+        if (rec.testAccuracy !== undefined) acc = (100 * rec.testAccuracy).toFixed(2) + '%';
+        if (bar) bar.update(rec.step + 1, { loss: fmtLoss(rec.trainLoss), acc, sus: suspects });
+        else if (!quiet && rec.testAccuracy !== undefined) {
+          process.stderr.write(
+            `step ${rec.step + 1}/${config.steps}  train loss ${fmtLoss(rec.trainLoss)}  test acc ${acc}  suspects ${suspects}\n`,
+          );
+        }
+      },
+    });
+    bar?.stop();
+    writer?.finish(summary, params);
+    if (!quiet) printSummary(summary, config.out);
+    // Loud even with --quiet: the model is not what an adversary-free run would give.
+    for (const w of summary.warnings) process.stderr.write(`draco: warning: ${w}\n`);
+    if (summary.failed !== null) throw new RunFailed(summary.failed);
+  } finally {
+    bar?.stop();
+    writer?.close();
+  }
 }
 
 function fmtLoss(x: number): string {
@@ -201,7 +241,10 @@ function printSummary(s: TrainSummary, out: string | undefined): void {
       'suspects flagged',
       `${s.totalSuspectsFlagged} (${s.suspectsThatWereByzantine} Byzantine, of ${s.totalByzantineSlots} Byzantine slots)`,
     ],
-    ['decoder fallbacks', `${s.decoderFailures} (${s.abortedSteps} steps aborted)`],
+    [
+      'decoder fallbacks',
+      `${s.decoderFailures} (${s.abortedSteps} steps aborted, ${s.partialSteps} without some groups)`,
+    ],
     ['params sha256', s.paramsSha256],
   ];
   if (out) rows.push(['outputs', `${out}/metrics.jsonl, summary.json, params.npy`]);

@@ -9,3 +9,15 @@ export class UsageError extends Error {
     this.name = 'UsageError';
   }
 }
+
+/**
+ * The run finished but its result cannot be used (most steps aborted, parameters not finite). Its
+ * outputs are written; the CLI prints the message as one line and exits with code 3, so a script
+ * never mistakes it for a trained model.
+ */
+export class RunFailed extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RunFailed';
+  }
+}

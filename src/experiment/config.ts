@@ -7,13 +7,23 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { UsageError } from '../core/errors.js';
 
+/**
+ * Bounds of the numeric options. Beyond them a value is a mistake or breaks something underneath:
+ * steps travel as u32 on the wire, a timer longer than 2^31 - 1 ms fires at once, and no cluster
+ * has more workers than a rank table holds.
+ */
+export const MAX_WORKERS = 65_536;
+export const MAX_STEPS = 1_000_000_000;
+/** A day: longer than any step should wait for a straggler. */
+export const MAX_DEADLINE_MS = 86_400_000;
+
 export const TrainConfigSchema = z
   .object({
     model: z.string().default('mlp').describe('model from the zoo: mlp, fc, lenet, cnn, resnet8, resnet20'),
     dataset: z.string().default('mnist').describe('mnist (embedded), fashion-mnist, idx, cifar10, synthetic'),
     dataDir: z.string().optional().describe('folder with the dataset files (idx, cifar10, fashion-mnist)'),
-    workers: z.number().int().min(1).default(15).describe('number of workers n'),
-    byzantine: z.number().int().min(0).default(2).describe('number of Byzantine workers s'),
+    workers: z.number().int().min(1).max(MAX_WORKERS).default(15).describe('number of workers n'),
+    byzantine: z.number().int().min(0).max(MAX_WORKERS).default(2).describe('number of Byzantine workers s'),
     scheme: z
       .string()
       .default('repetition')
@@ -22,6 +32,7 @@ export const TrainConfigSchema = z
       .number()
       .int()
       .min(1)
+      .max(MAX_WORKERS)
       .optional()
       .describe('compute load r (repetition, cyclic: 2s + 1; solon: 2s + m; detox: 3)'),
     aggregator: z
@@ -40,9 +51,16 @@ export const TrainConfigSchema = z
       .number()
       .int()
       .min(1)
+      .max(MAX_WORKERS)
       .optional()
       .describe('detox: number of buckets (median-of-means, multi-krum)'),
-    compression: z.number().int().min(1).default(1).describe('solon: message length d/m (m = compression)'),
+    compression: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_WORKERS)
+      .default(1)
+      .describe('solon: message length d/m (m = compression)'),
     messageDtype: z
       .enum(['float64', 'float32', 'float64x2'])
       .default('float64')
@@ -58,18 +76,31 @@ export const TrainConfigSchema = z
       .enum(['skip', 'abort'])
       .default('skip')
       .describe('repetition: a group without majority is skipped, or the step is aborted'),
-    batch: z.number().int().min(1).default(480).describe('global batch size (all workers together)'),
-    lr: z.number().positive().default(0.3).describe('learning rate'),
+    batch: z
+      .number()
+      .int()
+      .min(1)
+      .max(100_000_000)
+      .default(480)
+      .describe('global batch size (all workers together)'),
+    lr: z.number().positive().max(1e4).default(0.3).describe('learning rate'),
     lrSchedule: z.enum(['constant', 'step', 'cosine']).default('cosine').describe('learning-rate schedule'),
-    lrStepEvery: z.number().int().min(1).default(1000).describe('step schedule: decay every this many steps'),
-    lrGamma: z.number().positive().default(0.1).describe('step schedule: decay factor'),
-    momentum: z.number().min(0).max(1).default(0.9).describe('SGD momentum'),
-    weightDecay: z.number().min(0).default(0).describe('L2 weight decay'),
-    steps: z.number().int().min(1).default(750).describe('training steps'),
+    lrStepEvery: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_STEPS)
+      .default(1000)
+      .describe('step schedule: decay every this many steps'),
+    lrGamma: z.number().positive().max(1e4).default(0.1).describe('step schedule: decay factor'),
+    momentum: z.number().min(0).lt(1).default(0.9).describe('SGD momentum'),
+    weightDecay: z.number().min(0).max(1e4).default(0).describe('L2 weight decay'),
+    steps: z.number().int().min(1).max(MAX_STEPS).default(750).describe('training steps'),
     evalEvery: z
       .number()
       .int()
       .min(0)
+      .max(MAX_STEPS)
       .default(125)
       .describe('evaluate on the test set every k steps (0: only at the end)'),
     seed: z
@@ -90,20 +121,28 @@ export const TrainConfigSchema = z
       .number()
       .int()
       .min(1)
+      .max(MAX_DEADLINE_MS)
       .default(60000)
       .describe('process engines: a message later than this is an erasure'),
     checkpointEvery: z
       .number()
       .int()
       .min(0)
+      .max(MAX_STEPS)
       .default(0)
       .describe('write DIR/checkpoint.bin every k steps (needs --out; 0: never)'),
     bandwidthMBps: z
       .number()
       .positive()
+      .max(1e9)
       .default(125)
       .describe("time model: bandwidth of the PS's link in MB/s (125 = 1 Gbit/s); MODELED, see docs"),
-    latencyMs: z.number().min(0).default(0.1).describe('time model: one-way network latency in ms'),
+    latencyMs: z
+      .number()
+      .min(0)
+      .max(MAX_DEADLINE_MS)
+      .default(0.1)
+      .describe('time model: one-way network latency in ms'),
     resume: z.string().optional().describe('continue the run checkpointed in this folder'),
   })
   .strict();

@@ -11,7 +11,7 @@ import { arenaFor, storeFinite } from '../core/simd/arena.js';
 import { createPlacement, replicaGroups } from '../attacks/placement.js';
 import { createEngine } from '../cluster/index.js';
 import { buildWorkerContext } from '../cluster/worker-step.js';
-import { configMismatch, readCheckpoint, writeCheckpoint } from '../cluster/checkpoint.js';
+import { readResumeCheckpoint, writeCheckpoint } from '../cluster/checkpoint.js';
 import type { Engine } from '../cluster/types.js';
 import { evaluateSplit } from './evaluate.js';
 import type { Dataset } from '../data/types.js';
@@ -81,6 +81,19 @@ export interface TrainSummary {
   totalByzantineSlots: number;
   abortedSteps: number;
   decoderFailures: number;
+  /**
+   * Steps that updated the model from only part of the batch: a group could not be decoded
+   * (erasures left too few identical messages) and was skipped. The model then differs from the
+   * adversary-free one; `warnings` says so.
+   */
+  partialSteps: number;
+  /** What a user must know about this run's result (undecodable steps, aborted steps). */
+  warnings: string[];
+  /**
+   * Why the run's result cannot be used, or null: most steps aborted (nothing decodable), or the
+   * parameters are not finite. The CLI exits with status 3 when set.
+   */
+  failed: string | null;
   wallSeconds: number;
   /** Median over steps of the modeled parallel step time (ms). */
   medianModeledStepMs: number;
@@ -98,6 +111,11 @@ export interface TrainHooks {
     engine: Engine;
   }): void | Promise<void>;
   onStep?(record: StepRecord): void | Promise<void>;
+  /**
+   * Wrap or replace the engine before the first step. Tests use it to inject faults (erasures)
+   * into the in-process engine; the loop treats what it returns as the cluster.
+   */
+  wrapEngine?(engine: Engine): Engine;
 }
 
 export interface TrainResult {
@@ -155,10 +173,8 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
     const placement = createPlacement(config.placement, { n, s, seed: config.seed, groups });
     if (config.checkpointEvery > 0 && config.out === undefined)
       throw new UsageError('--checkpoint-every needs --out DIR (the checkpoint is written there)');
-    const engine: Engine = (engineRef = await createEngine(config, wctx));
     const sgd = new Sgd(model.numParams, config.momentum, config.weightDecay);
     const params = model.getParams();
-    await hooks.onStart?.({ scheme, dataset, model, config, engine });
 
     const lrOpts = {
       lr: config.lr,
@@ -168,35 +184,32 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
       totalSteps: config.steps,
     };
     const network = { bandwidthMBps: config.bandwidthMBps, latencyMs: config.latencyMs };
-    const stats = { suspects: 0, suspectsByz: 0, byzSlots: 0, aborted: 0, failures: 0 };
+    const stats = { suspects: 0, suspectsByz: 0, byzSlots: 0, aborted: 0, failures: 0, partial: 0 };
     const modeled: number[] = [];
     const walls: number[] = [];
     let bytesTotal = 0;
     let last = { loss: NaN, accuracy: NaN };
 
     // Resume (src/cluster/checkpoint.ts): params, momentum, next step and the summary totals.
+    // Read before the engine starts, so a bad checkpoint never waits for workers.
     let startStep = 0;
     if (config.resume !== undefined) {
-      const ck = readCheckpoint(config.resume, model.numParams);
-      const bad = configMismatch(ck.meta.config, config);
-      if (bad)
-        throw new UsageError(`--resume ${config.resume}: option ${bad} differs from the checkpointed run`);
+      const ck = readResumeCheckpoint(config, model.numParams);
       params.set(ck.params);
       sgd.setState({ buf: ck.momentum, started: ck.meta.momentumStarted });
       startStep = ck.meta.step;
-      const t = ck.meta.totals as {
-        stats: typeof stats;
-        modeled: number[];
-        walls: number[];
-        bytesTotal: number;
-        last: typeof last;
-      };
+      const t = ck.meta.totals;
       Object.assign(stats, t.stats);
       modeled.push(...t.modeled);
       walls.push(...t.walls);
       bytesTotal = t.bytesTotal;
       last = { loss: t.last.loss ?? NaN, accuracy: t.last.accuracy ?? NaN };
     }
+    // A finished run has nothing left to do: no engine, no workers to wait for.
+    if (startStep < config.steps) engineRef = await createEngine(config, wctx);
+    const engine: Engine | null =
+      engineRef === undefined ? null : (hooks.wrapEngine?.(engineRef) ?? engineRef);
+    if (engine !== null) await hooks.onStart?.({ scheme, dataset, model, config, engine });
     const checkpoint = (next: number) =>
       writeCheckpoint(config.out!, {
         meta: {
@@ -208,7 +221,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
         params,
         momentum: sgd.getState().buf,
       });
-    for (let step = startStep; step < config.steps; step++) {
+    for (let step = startStep; engine !== null && step < config.steps; step++) {
       const stepStart = performance.now();
       const partitions = schedule.partitions(step);
       const byzantine = s > 0 ? placement.byzantineAt(step) : [];
@@ -265,6 +278,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
       stats.byzSlots += byzantine.length;
       stats.aborted += aborted ? 1 : 0;
       stats.failures += decoded.failures.length;
+      stats.partial += !aborted && decoded.failures.length > 0 ? 1 : 0;
 
       const record: StepRecord = {
         step,
@@ -308,14 +322,18 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
       await hooks.onStep?.(record);
       // Let a pending signal handler run (the in-process engine never yields to the event loop).
       if (config.checkpointEvery > 0) await new Promise((r) => setImmediate(r));
-      if (config.checkpointEvery > 0 && ((step + 1) % config.checkpointEvery === 0 || stopSignal !== null))
+      // Also after the last step: resuming a finished run then finds nothing to do.
+      if (
+        config.checkpointEvery > 0 &&
+        ((step + 1) % config.checkpointEvery === 0 || stopSignal !== null || isLast)
+      )
         checkpoint(step + 1);
-      if (stopSignal !== null)
+      if (stopSignal !== null && !isLast)
         throw new UsageError(
           `stopped by ${stopSignal} after step ${step + 1}; resume with --resume ${config.out}`,
         );
     }
-    await engine.close();
+    await engine?.close();
 
     const summary: TrainSummary = {
       finalTestAccuracy: last.accuracy,
@@ -332,6 +350,8 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
       totalByzantineSlots: stats.byzSlots,
       abortedSteps: stats.aborted,
       decoderFailures: stats.failures,
+      partialSteps: stats.partial,
+      ...verdict(config.steps, stats, params),
       wallSeconds: (performance.now() - wallStart) / 1000,
       medianModeledStepMs: median(modeled),
       medianStepWallMs: median(walls),
@@ -344,6 +364,33 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
     await engineRef?.close();
     model.dispose();
   }
+}
+
+/**
+ * What the run's outcome means for its model. An aborted step leaves the model as it was; a
+ * partial step updates it from the decodable groups only (an honest gradient of a smaller batch,
+ * but not the adversary-free run's). Most steps aborted, or non-finite parameters, means there is
+ * no usable model: the run failed.
+ */
+export function verdict(
+  steps: number,
+  stats: { aborted: number; partial: number },
+  params: Float32Array,
+): { warnings: string[]; failed: string | null } {
+  const warnings: string[] = [];
+  if (stats.aborted > 0)
+    warnings.push(
+      `${stats.aborted} of ${steps} steps aborted: nothing decodable (or the decoder's bound was exceeded); the model skipped those updates (step records: aborted, failures)`,
+    );
+  if (stats.partial > 0)
+    warnings.push(
+      `${stats.partial} of ${steps} steps updated the model without some undecodable groups (too many erasures): the model is not the adversary-free one (step records: failures)`,
+    );
+  let failed: string | null = null;
+  if (!allFinite(params)) failed = 'the final parameters are not finite (training diverged)';
+  else if (2 * stats.aborted > steps)
+    failed = `${stats.aborted} of ${steps} steps aborted: the model barely trained (workers missing or too many erasures?)`;
+  return { warnings, failed };
 }
 
 function round3(x: number): number {
