@@ -14,8 +14,8 @@ export function benchTransportCommand(): Command {
   return new Command('transport')
     .summary('MB/s of gradient-sized messages PS <-> worker, and the PS per-step overhead')
     .description(
-      'Echo messages through one `draco worker` process over ZeroMQ with the MAC (AES-GMAC) on both ends (4 in flight)\n' +
-        'and report payload MB/s (both directions counted) and the median round trip. Then train a few\n' +
+      'Echo messages through one `draco worker` process over ZeroMQ (CURVE, and the session MAC on every frame;\n' +
+        '4 in flight) and report payload MB/s (both directions counted) and the median round trip. Then train a few\n' +
         'steps with --engine local and report the PS wait beyond the slowest worker (median over steps).',
     )
     .option('--sizes <MB,...>', 'message sizes in MB (1e6 bytes)', sizeList, [0.4e6, 4e6, 16e6])

@@ -1,7 +1,7 @@
 /**
  * `draco ps`: the parameter server of a multi-machine run. It is `draco train --engine remote`
- * (every training option applies) with the bind address and secret on the command line; workers
- * are started elsewhere with `draco worker --connect ADDR --rank i`.
+ * (every training option applies) with the bind address and the PS key on the command line;
+ * workers are started elsewhere with `draco worker --connect ADDR --key worker-<i>.key`.
  */
 import type { Command } from 'commander';
 import { setClusterOverrides } from '../cluster/index.js';
@@ -13,10 +13,22 @@ export function psCommand(): Command {
     .name('ps')
     .summary('run the parameter server; workers connect with `draco worker`')
     .option('--bind <addr>', 'endpoint to bind, e.g. tcp://0.0.0.0:5555 (or key `bind` of --cluster FILE)')
-    .option('--secret-file <file>', 'cluster secret file (64 hex digits); default env DRACO_CLUSTER_SECRET')
+    .option('--key <file>', 'the PS key, ps.key from `draco keys` (or key `key` of --cluster FILE)')
+    .addHelpText(
+      'after',
+      `
+Keys: \`draco keys --workers N --out keys\` makes keys/ps.key (for the PS: its own secret keys and
+the workers' public keys) and keys/worker-<i>.key (one per worker, to be copied to that worker
+only). The PS admits only those workers, each only as its own rank (docs/protocol.md).
+
+Example:
+  draco keys --workers 6 --out keys
+  draco ps --bind tcp://0.0.0.0:5555 --key keys/ps.key --workers 6 --byzantine 1 --out runs/ps
+  draco worker --connect tcp://PS_HOST:5555 --key keys/worker-0.key      # on each worker machine`,
+    )
     .hook('preAction', (c) => {
-      const o = c.opts<{ bind?: string; secretFile?: string }>();
-      setClusterOverrides({ bind: o.bind, secretFile: o.secretFile });
+      const o = c.opts<{ bind?: string; key?: string }>();
+      setClusterOverrides({ bind: o.bind, key: o.key });
       c.setOptionValue('engine', 'remote');
     });
   return cmd;

@@ -1,45 +1,59 @@
 /** `draco worker`: one worker process; connects to a PS (`draco ps` or `draco train --engine ...`). */
-import { Command, InvalidArgumentError } from 'commander';
-import { secretFrom } from '../cluster/index.js';
+import { Command } from 'commander';
+import { UsageError } from '../core/errors.js';
+import { parseWorkerKey, readWorkerKey } from '../cluster/keys.js';
 import { runWorker } from '../cluster/worker.js';
-
-function rankArg(value: string): number {
-  const x = Number(value);
-  if (!Number.isInteger(x) || x < 0) throw new InvalidArgumentError('expected an integer >= 0.');
-  return x;
-}
+import { nonNegativeInt } from './args.js';
 
 export function workerCommand(): Command {
   return new Command('worker')
     .summary('run one worker process that connects to a PS')
     .description(
-      'Connect to the PS at ADDR as rank i, receive the run config, load the dataset and model (same\n' +
-        "seed -> same initial model), then answer every step with this rank's message. The cluster secret\n" +
-        'comes from --secret-file or the environment variable DRACO_CLUSTER_SECRET (64 hex digits).\n' +
-        'In Kubernetes the rank is the Indexed Job completion index (--rank-from-env JOB_COMPLETION_INDEX).',
+      "Connect to the PS at ADDR with this worker's key (worker-<i>.key from `draco keys`; the rank is the\n" +
+        "key's), prove the rank, receive the run config, load the dataset and model (same seed -> same initial\n" +
+        "model), then answer every step with this rank's message until the PS says the run is over.\n" +
+        "The key comes from --key FILE or the environment variable DRACO_WORKER_KEY (the file's text).\n" +
+        'Exit 0 at the end of the run; exit 2 with one line when the PS refuses the key, cannot be reached\n' +
+        'or stops answering for --timeout-ms, or another process authenticates as the same rank.',
     )
     .requiredOption('--connect <addr>', 'PS address, e.g. tcp://10.0.0.1:5555')
-    .option('--rank <i>', "this worker's rank (0-based)", rankArg)
-    .option('--rank-from-env <var>', 'read the rank from this environment variable')
-    .option('--secret-file <file>', 'file holding the cluster secret (64 hex digits)')
+    .option('--key <file>', "this worker's key file (worker-<i>.key)")
+    .option(
+      '--rank <i>',
+      "check that the key is rank i's (the rank always comes from the key)",
+      nonNegativeInt,
+    )
+    .option(
+      '--timeout-ms <ms>',
+      'give up after this long without a word from the PS (0: never)',
+      nonNegativeInt,
+      120_000,
+    )
     .option('--exit-with-parent', 'exit when the parent process dies (used by --engine local)')
     .option('--verbose', 'log set-up and exit to stderr')
     .action(
       async (o: {
         connect: string;
+        key?: string;
         rank?: number;
-        rankFromEnv?: string;
-        secretFile?: string;
+        timeoutMs: number;
         exitWithParent?: boolean;
         verbose?: boolean;
       }) => {
-        let rank = o.rank;
-        if (o.rankFromEnv !== undefined) rank = rankArg(process.env[o.rankFromEnv] ?? '');
-        if (rank === undefined) throw new InvalidArgumentError('give --rank <i> or --rank-from-env <var>');
+        const env = process.env.DRACO_WORKER_KEY;
+        let key;
+        if (o.key !== undefined) key = readWorkerKey(o.key);
+        else if (env !== undefined && env !== '') key = parseWorkerKey(env, 'DRACO_WORKER_KEY');
+        else
+          throw new UsageError(
+            'no worker key: give --key worker-<i>.key (from `draco keys`) or set DRACO_WORKER_KEY',
+          );
+        if (o.rank !== undefined && o.rank !== key.rank)
+          throw new UsageError(`--rank ${o.rank} but the key is rank ${key.rank}'s`);
         await runWorker({
           connect: o.connect,
-          rank,
-          secret: secretFrom(o.secretFile),
+          key,
+          timeoutMs: o.timeoutMs,
           exitWithParent: o.exitWithParent === true,
           verbose: o.verbose === true,
         });

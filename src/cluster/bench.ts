@@ -1,18 +1,14 @@
 /**
  * Transport benchmark: how fast gradient-sized messages move between the PS and a worker process
- * over the real protocol (ZeroMQ ROUTER/DEALER, MAC on both ends), and how much a process
- * engine adds to a training step beyond the workers' computation.
+ * over the real protocol (ZeroMQ ROUTER/DEALER over CURVE, session MAC on both ends), and how much
+ * a process engine adds to a training step beyond the workers' computation.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
-import { Router } from 'zeromq';
 import { resolveConfig, type TrainConfigInput } from '../experiment/config.js';
 import { median } from '../core/stats.js';
 import { train } from '../train/loop.js';
-import { buildMessage, Dtype, MsgType, parseMessage } from './protocol.js';
-
-const DRACO_BIN = fileURLToPath(new URL('../../../bin/draco.js', import.meta.url));
+import { LocalEngine } from './local.js';
+import { buildWorkerContext } from './worker-step.js';
 
 export interface TransportResult {
   bytes: number;
@@ -25,59 +21,51 @@ export interface TransportResult {
 
 /**
  * Echo `rounds` messages of `bytes` bytes through one `draco worker` process, `window` in flight
- * at a time; each direction builds and checks the MAC as in training.
+ * at a time, over the real transport: CURVE on the connection and the session MAC on each frame,
+ * both ways, as in training.
  */
 export async function benchEcho(
   sizes: readonly number[],
   rounds: number,
   window = 4,
 ): Promise<TransportResult[]> {
-  const secret = randomBytes(32);
-  const sock = new Router({ linger: 0, sendHighWaterMark: 0, receiveHighWaterMark: 0 });
-  await sock.bind('tcp://127.0.0.1:*');
-  const child = spawn(
-    process.execPath,
-    [DRACO_BIN, 'worker', '--connect', sock.lastEndpoint!, '--rank', '0', '--exit-with-parent'],
-    {
-      env: { ...process.env, DRACO_CLUSTER_SECRET: secret.toString('hex') },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
-  );
-  const kill = () => child.kill('SIGKILL');
-  process.once('exit', kill);
+  const config = resolveConfig({
+    dataset: 'synthetic',
+    workers: 1,
+    byzantine: 0,
+    scheme: 'uncoded',
+    batch: 1,
+  });
+  const ctx = await buildWorkerContext(config);
+  let engine: LocalEngine | undefined;
   try {
-    const it = sock[Symbol.asyncIterator]();
-    const first = await it.next();
-    const id = Buffer.from((first.value as Buffer[])[0]);
+    engine = await LocalEngine.start({
+      config,
+      scheme: ctx.scheme,
+      numParams: ctx.model.numParams,
+      stepDeadlineMs: 60_000,
+      startupTimeoutMs: 60_000,
+      maxPayload: Math.max(...sizes) + 1024,
+    });
+    const e = engine;
     const out: TransportResult[] = [];
+    let seq = 0;
     for (const bytes of sizes) {
-      const maxPayload = bytes + 1024;
       const payload = randomBytes(bytes);
       const once = async (n: number) => {
-        const sentAt: number[] = [];
         const rtt: number[] = [];
         let sent = 0;
-        let got = 0;
         const t0 = performance.now();
-        const sendOne = async () => {
-          sentAt.push(performance.now());
-          await sock.send([
-            id,
-            ...buildMessage(secret, { type: MsgType.ECHO, dtype: Dtype.NONE, step: sent }, payload),
-          ]);
-          sent++;
+        const lane = async () => {
+          while (sent < n) {
+            sent++;
+            const t = performance.now();
+            const back = await e.echo(0, seq++, payload);
+            if (back.byteLength !== bytes) throw new Error(`bench: bad echo (${back.byteLength} bytes)`);
+            rtt.push(performance.now() - t);
+          }
         };
-        while (sent < Math.min(window, n)) await sendOne();
-        while (got < n) {
-          const r = await it.next();
-          const parts = (r.value as Buffer[]).slice(1);
-          const p = parseMessage(parts, secret, maxPayload);
-          if (!p.ok || p.frame.payload.byteLength !== bytes)
-            throw new Error(`bench: bad echo (${p.ok ? 'size' : p.reason})`);
-          rtt.push(performance.now() - sentAt[got]);
-          got++;
-          if (sent < n) await sendOne();
-        }
+        await Promise.all(Array.from({ length: Math.min(window, n) }, lane));
         return { secs: (performance.now() - t0) / 1000, rtt };
       };
       await once(Math.min(3, rounds)); // warm-up
@@ -89,13 +77,10 @@ export async function benchEcho(
         medianRoundTripMs: median(rtt),
       });
     }
-    await sock.send([id, ...buildMessage(secret, { type: MsgType.BYE })]);
     return out;
   } finally {
-    await new Promise((r) => setTimeout(r, 50));
-    kill();
-    process.off('exit', kill);
-    sock.close();
+    await engine?.close();
+    ctx.model.dispose();
   }
 }
 

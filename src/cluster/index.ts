@@ -3,15 +3,15 @@
  * this machine) or `remote` (PS binds the address of a cluster file; workers started elsewhere
  * with `draco worker`).
  */
-import { readFileSync } from 'node:fs';
 import { UsageError } from '../core/errors.js';
 import { readConfigFile, type TrainConfig } from '../experiment/config.js';
 import { InProcessEngine } from './inprocess.js';
+import { readPsKeys, type PsKeys } from './keys.js';
 import { LocalEngine } from './local.js';
 import { ProcessEngine } from './process-engine.js';
-import { parseSecret } from './protocol.js';
 import type { Engine } from './types.js';
 import type { WorkerContext } from './worker-step.js';
+import { checkEndpoint } from './worker.js';
 
 /** What the PS built for the run (src/cluster/worker-step.ts). */
 export type EngineContext = WorkerContext;
@@ -20,51 +20,41 @@ export type EngineContext = WorkerContext;
 export interface ClusterSpec {
   /** Endpoint the PS binds, e.g. tcp://0.0.0.0:5555. */
   bind: string;
-  /** The cluster secret (64 hex digits); or `secretFile`; or env DRACO_CLUSTER_SECRET. */
-  secret: Buffer;
+  /** The PS's keys (`key`: path of ps.key from `draco keys`). */
+  keys: PsKeys;
   startupTimeoutMs: number;
 }
 
-/** Set by `draco ps --bind/--secret-file`, which win over the cluster file. */
-let overrides: { bind?: string; secretFile?: string } = {};
-export function setClusterOverrides(o: { bind?: string; secretFile?: string }): void {
+/** Set by `draco ps --bind/--key`, which win over the cluster file. */
+let overrides: { bind?: string; key?: string } = {};
+export function setClusterOverrides(o: { bind?: string; key?: string }): void {
   overrides = o;
 }
 
-export function readSecretFile(path: string): Buffer {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new UsageError(
-      `cannot read secret file ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
-    );
-  }
-  return parseSecret(text);
-}
-
-/** The cluster secret from a file, else the environment. */
-export function secretFrom(file: string | undefined): Buffer {
-  if (file !== undefined) return readSecretFile(file);
-  const env = process.env.DRACO_CLUSTER_SECRET;
-  if (env === undefined || env === '')
-    throw new UsageError('no cluster secret: set DRACO_CLUSTER_SECRET (64 hex digits) or give a secret file');
-  return parseSecret(env);
-}
+/** Longest a PS waits for its workers before the first step (the timer's limit is ~24.8 days). */
+const MAX_STARTUP_MS = 7 * 24 * 3600 * 1000;
 
 export function resolveCluster(config: TrainConfig): ClusterSpec {
   const file = config.cluster !== undefined ? readConfigFile(config.cluster) : {};
   const bind = overrides.bind ?? (typeof file.bind === 'string' ? file.bind : undefined);
   if (bind === undefined)
-    throw new UsageError('remote engine: no bind address (cluster file key `bind` or --bind)');
-  const secretFile =
-    overrides.secretFile ?? (typeof file.secretFile === 'string' ? file.secretFile : undefined);
-  const secret =
-    secretFile === undefined && typeof file.secret === 'string'
-      ? parseSecret(file.secret)
-      : secretFrom(secretFile);
+    throw new UsageError(
+      'remote engine: no bind address (draco ps --bind ADDR, or key `bind` of --cluster FILE)',
+    );
+  checkEndpoint(bind, 'bind address', true);
+  if (file.secret !== undefined || file.secretFile !== undefined)
+    throw new UsageError(
+      'cluster secrets are gone: make per-worker keys with `draco keys --workers N --out DIR` and give the PS DIR/ps.key (key `key` or --key)',
+    );
+  const keyPath = overrides.key ?? (typeof file.key === 'string' ? file.key : undefined);
+  if (keyPath === undefined)
+    throw new UsageError(
+      'remote engine: no PS key (draco ps --key DIR/ps.key, or key `key` of --cluster FILE; make one with `draco keys`)',
+    );
   const t = file.startupTimeoutMs;
-  return { bind, secret, startupTimeoutMs: typeof t === 'number' && t > 0 ? t : 600_000 };
+  if (t !== undefined && !(typeof t === 'number' && Number.isInteger(t) && t > 0 && t <= MAX_STARTUP_MS))
+    throw new UsageError(`cluster file: startupTimeoutMs must be an integer from 1 to ${MAX_STARTUP_MS}`);
+  return { bind, keys: readPsKeys(keyPath), startupTimeoutMs: (t as number | undefined) ?? 600_000 };
 }
 
 export async function createEngine(config: TrainConfig, ctx: EngineContext): Promise<Engine> {
@@ -80,12 +70,27 @@ export async function createEngine(config: TrainConfig, ctx: EngineContext): Pro
   const e = new ProcessEngine({
     ...common,
     bind: spec.bind,
-    secret: spec.secret,
+    keys: spec.keys,
     startupTimeoutMs: spec.startupTimeoutMs,
   });
   await e.bind();
-  process.stderr.write(`draco ps: listening on ${e.endpoint}, waiting for ${ctx.scheme.n} workers\n`);
-  await e.waitReady();
+  process.stderr.write(
+    `draco ps: listening on ${e.endpoint} (CURVE, key set ${spec.keys.fingerprint}), waiting for ${ctx.scheme.n} workers\n`,
+  );
+  // While it waits, the operator sees who is in and what was turned away (a wrong key, say).
+  let said = '';
+  const status = setInterval(() => {
+    const ready = e.readyRanks.length;
+    const refused = [...e.rejectedTotals].map(([k, v]) => `${k} ${v}`).join(', ');
+    const line = `draco ps: ${ready} of ${ctx.scheme.n} workers ready${refused ? `; refused so far: ${refused}` : ''}`;
+    if (line !== said) process.stderr.write(line + '\n');
+    said = line;
+  }, 1000);
+  try {
+    await e.waitReady();
+  } finally {
+    clearInterval(status);
+  }
   return e;
 }
 

@@ -1,13 +1,13 @@
 /**
- * `--engine local`: the PS binds 127.0.0.1 on a random port with a random secret and spawns `n`
- * `draco worker` child processes. Children are killed on close, on error, on SIGINT/SIGTERM and
+ * `--engine local`: the PS binds 127.0.0.1 on a random port with a fresh key set (keys.ts) and
+ * spawns `n` `draco worker` child processes, each given only its own key. Children are killed on close, on error, on SIGINT/SIGTERM and
  * at process exit; each child also exits when its parent changes (the PS died with SIGKILL), so
  * no worker outlives the run.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../core/errors.js';
+import { generateKeySet, keySetForRun, type KeySet } from './keys.js';
 import { ProcessEngine, type ProcessEngineOptions } from './process-engine.js';
 
 /** The CLI entry point, relative to this compiled file (dist/src/cluster/local.js). */
@@ -27,8 +27,33 @@ export class LocalEngine extends ProcessEngine {
     process.kill(process.pid, sig);
   };
 
-  static async start(o: Omit<ProcessEngineOptions, 'bind' | 'secret'>): Promise<LocalEngine> {
-    const e = new LocalEngine({ ...o, bind: 'tcp://127.0.0.1:*', secret: randomBytes(32) });
+  /** Each rank's key file text (handed to its child in the environment). */
+  private readonly workerKeys: string[];
+  /**
+   * The run's key set. This process made every key and hands each child its own, so holding them
+   * all here reveals nothing; tests use them to play an insider.
+   */
+  readonly keySet: KeySet;
+
+  constructor(o: ProcessEngineOptions & { workerKeys: string[]; keySet: KeySet }) {
+    super(o);
+    this.workerKeys = o.workerKeys;
+    this.keySet = o.keySet;
+  }
+
+  /** `keySet`: the run's keys (default: fresh ones; tests pass their own to play an insider). */
+  static async start(
+    o: Omit<ProcessEngineOptions, 'bind' | 'keys'> & { keySet?: KeySet },
+  ): Promise<LocalEngine> {
+    const keySet = o.keySet ?? generateKeySet(o.scheme.n);
+    const set = keySetForRun(keySet);
+    const e = new LocalEngine({
+      ...o,
+      bind: 'tcp://127.0.0.1:*',
+      keys: set.ps,
+      workerKeys: set.workerTexts,
+      keySet,
+    });
     try {
       await e.bind();
       e.spawnAll();
@@ -57,10 +82,10 @@ export class LocalEngine extends ProcessEngine {
     for (let rank = 0; rank < this.o.scheme.n; rank++) {
       const child = spawn(
         process.execPath,
-        [DRACO_BIN, 'worker', '--connect', this.endpoint, '--rank', String(rank), '--exit-with-parent'],
+        [DRACO_BIN, 'worker', '--connect', this.endpoint, '--exit-with-parent', '--timeout-ms', '0'],
         {
-          // The secret goes through the environment, not argv (argv is world-readable in ps).
-          env: { ...process.env, DRACO_CLUSTER_SECRET: this.o.secret.toString('hex') },
+          // Its own key only, through the environment, not argv (argv is world-readable in ps).
+          env: { ...process.env, DRACO_WORKER_KEY: this.workerKeys[rank] },
           stdio: ['ignore', 'ignore', 'inherit'],
         },
       );

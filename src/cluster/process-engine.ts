@@ -3,17 +3,27 @@
  * connect to. Each step it sends STEP (float32 parameters) to every ready rank and collects one
  * GRAD per rank until all are in or the step deadline passes; a missing message is an erasure.
  *
+ * Who may speak (docs/protocol.md "Authentication"): the socket is a CURVE server whose ZAP
+ * handler admits only the run's worker keys, so other peers fail the handshake. A connection then
+ * proves its rank by challenge-response under that rank's key (HELLO, CHALLENGE, AUTH) and gets
+ * fresh session keys; every later frame is checked under them, so a worker can speak only for
+ * its own rank and nothing captured earlier verifies again. A rank moves to a new connection only
+ * when that connection proves the rank's key; the old one is told (EVICT).
+ *
  * Every received frame is checked before anything else looks at it (docs/protocol.md,
  * "Validation"): framing and size, MAC, then session, rank, step, duplicate, dtype, length and
  * finiteness. A refused frame is counted by reason and dropped; it never reaches the model, and a
  * malformed frame never throws out of the receive loop.
  */
 import { randomBytes } from 'node:crypto';
-import { Router } from 'zeromq';
+import { Context, Router } from 'zeromq';
+import { UsageError } from '../core/errors.js';
 import { allFinite } from '../core/vec.js';
 import type { TrainConfig } from '../experiment/config.js';
 import type { Scheme } from '../schemes/types.js';
+import { sessionKeys, type PsKeys } from './keys.js';
 import {
+  authentic,
   buildMessage,
   Dtype,
   dtypeCode,
@@ -22,16 +32,19 @@ import {
   HEADER_BYTES,
   MAC_BYTES,
   MsgType,
-  parseMessage,
   payloadVec,
+  readFrame,
   vecBytes,
+  type Header,
 } from './protocol.js';
 import type { Engine, StepRequest, StepResult, WorkerReport } from './types.js';
+import { ZAP_DOMAIN, ZapHandler } from './zap.js';
 
 export interface ProcessEngineOptions {
   /** ZeroMQ endpoint to bind, e.g. tcp://127.0.0.1:* (random port) or tcp://0.0.0.0:5555. */
   bind: string;
-  secret: Buffer;
+  /** The PS's key file, parsed (keys.ts): its CURVE server key and every rank's key. */
+  keys: PsKeys;
   /** The resolved config sent to workers in CONFIG. */
   config: TrainConfig;
   scheme: Scheme;
@@ -40,6 +53,8 @@ export interface ProcessEngineOptions {
   stepDeadlineMs: number;
   /** Wait at most this long for every rank's READY before the first step. */
   startupTimeoutMs: number;
+  /** Largest payload accepted from an authenticated worker (default: the largest legitimate GRAD). */
+  maxPayload?: number;
 }
 
 interface Collect {
@@ -52,22 +67,52 @@ interface Collect {
   done: () => void;
 }
 
+/** An authenticated connection: the peer's routing id and the session's frame keys. */
+interface Session {
+  id: Buffer;
+  peer: string;
+  up: Buffer;
+  down: Buffer;
+}
+
+/** HELLO carries a 32-byte nonce; AUTH both nonces back. Nothing larger before authentication. */
+const NONCE = 32;
+const HANDSHAKE_MAX_PAYLOAD = 2 * NONCE;
+
+/** Messages queued per peer inside ZeroMQ before it stops reading that peer's connection. */
+const RECEIVE_HWM = 16;
+
+/** Frame size band counted as `oversize` before ZeroMQ itself drops (and disconnects) a peer. */
+const OVERSIZE_BAND = 64 * 1024;
+
 export class ProcessEngine implements Engine {
   readonly name: string = 'remote';
   /** The endpoint actually bound (the random port resolved). */
   endpoint = '';
   readonly session: bigint = randomBytes(8).readBigUInt64LE(0);
-  /** Frames refused since the run began, by reason. */
+  /** Frames and connections refused since the run began, by reason. */
   readonly rejectedTotals = new Map<string, number>();
+  /** Handshake frames answered (HELLO -> CHALLENGE, AUTH -> session), for accounting in tests. */
+  readonly handshakeTotals = { challenges: 0, sessions: 0, evictions: 0 };
   private pending = new Map<string, number>();
-  private readonly sock = new Router({ linger: 0, sendHighWaterMark: 0, receiveHighWaterMark: 0 });
-  private readonly identity = new Map<number, Buffer>();
+  private readonly context = new Context();
+  private readonly sock: Router;
+  private zap: ZapHandler | null = null;
+  /** By rank: the connection that proved the rank's key last. */
+  private readonly sessions: (Session | null)[];
+  /** Routing id (hex) -> the rank it authenticated as. */
+  private readonly peerRank = new Map<string, number>();
+  /** Routing id (hex) -> its outstanding challenge. Bounded: oldest dropped first. */
+  private readonly challenges = new Map<string, { rank: number; nonces: Buffer }>();
   private readonly ready = new Set<number>();
+  /** bench transport: ECHOs in flight, by sequence number. */
+  private readonly echoes = new Map<number, (payload: Buffer) => void>();
   /** Ranks known not to answer (local engine: their process exited). */
   protected readonly gone = new Set<number>();
   private current: Collect | null = null;
   private sendChain: Promise<void> = Promise.resolve();
   private loop: Promise<void> | null = null;
+  private watch: Promise<void> | null = null;
   private closed = false;
   private readyWaiter: (() => void) | null = null;
   private readonly n: number;
@@ -76,23 +121,42 @@ export class ProcessEngine implements Engine {
 
   constructor(protected readonly o: ProcessEngineOptions) {
     this.n = o.scheme.n;
+    if (o.keys.workers < this.n) {
+      throw new UsageError(
+        `the PS key file holds keys for ${o.keys.workers} workers, the run has ${this.n}: make a key set with \`draco keys --workers ${this.n}\``,
+      );
+    }
+    this.sessions = new Array(this.n).fill(null);
     // The largest legitimate frame is a GRAD of messageLength float64s.
-    this.maxPayload = Math.max(o.scheme.messageLength * 8, 1024);
-    // ZeroMQ drops (and disconnects) anything far beyond that before it is buffered whole.
-    this.sock.maxMessageSize = HEADER_BYTES + MAC_BYTES + 2 * this.maxPayload + (1 << 20);
+    this.maxPayload = o.maxPayload ?? Math.max(o.scheme.messageLength * 8, 1024);
+    this.sock = new Router({
+      context: this.context,
+      linger: 0,
+      sendHighWaterMark: 0,
+      receiveHighWaterMark: RECEIVE_HWM,
+      // Beyond this ZeroMQ drops the frame and the connection before buffering it whole.
+      maxMessageSize: this.maxPayload + OVERSIZE_BAND,
+      curveServer: true,
+      curvePublicKey: o.keys.curve.public,
+      curveSecretKey: o.keys.curve.secret,
+      zapDomain: ZAP_DOMAIN,
+    });
     this.configBytes = Buffer.from(JSON.stringify(o.config), 'utf8');
   }
 
-  /** The cluster secret (tests forge authenticated frames with it). */
-  get secret(): Buffer {
-    return this.o.secret;
-  }
-
-  /** Bind and start receiving. */
+  /** Bind and start receiving. A bad or busy address is a UsageError with one line. */
   async bind(): Promise<void> {
-    await this.sock.bind(this.o.bind);
+    // Only the run's ranks may connect (the key file may hold more).
+    this.zap = await ZapHandler.start(this.context, this.o.keys.workerCurve.slice(0, this.n));
+    try {
+      await this.sock.bind(this.o.bind);
+    } catch (e) {
+      await this.zap.close();
+      throw new UsageError(bindError(this.o.bind, e));
+    }
     this.endpoint = this.sock.lastEndpoint ?? this.o.bind;
     this.loop = this.receiveLoop();
+    this.watch = this.watchHandshakes();
   }
 
   /** Wait until every rank is READY (or gone), at most startupTimeoutMs. Returns the ready count. */
@@ -133,12 +197,7 @@ export class ProcessEngine implements Engine {
       };
       timer = setTimeout(resolve, this.o.stepDeadlineMs);
     });
-    const frames = buildMessage(
-      this.o.secret,
-      { type: MsgType.STEP, dtype: Dtype.FLOAT32, step: req.step, session: this.session },
-      this.current!.stepPayload,
-    );
-    for (const r of this.readyRanks) this.send(r, frames);
+    for (const r of this.readyRanks) this.sendStep(r);
     this.maybeFinish();
     await finished;
     clearTimeout(timer);
@@ -165,25 +224,45 @@ export class ProcessEngine implements Engine {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    const bye = buildMessage(this.o.secret, { type: MsgType.BYE, session: this.session });
-    for (const r of this.identity.keys()) this.send(r, bye);
+    for (let r = 0; r < this.n; r++) this.send(r, { type: MsgType.BYE });
     this.closed = true;
     await Promise.race([this.sendChain, new Promise((r) => setTimeout(r, 200))]);
     // Let the BYEs leave (linger is 0 during the run so that nothing blocks a crash exit).
     this.sock.linger = 500;
     this.sock.close();
     await this.loop?.catch(() => undefined);
+    await this.watch?.catch(() => undefined);
+    await this.zap?.close();
     this.current?.done();
   }
 
+  /** bench transport: send `payload` to `rank` as ECHO number `seq`; resolves with what comes back. */
+  echo(rank: number, seq: number, payload: Buffer): Promise<Buffer> {
+    return new Promise((resolve) => {
+      this.echoes.set(seq >>> 0, resolve);
+      this.send(rank, { type: MsgType.ECHO, step: seq }, payload);
+    });
+  }
+
+  /** Queue a frame to `rank`'s authenticated connection under its session key. */
+  private send(rank: number, h: Partial<Header> & Pick<Header, 'type'>, payload?: Buffer): void {
+    const s = this.sessions[rank];
+    if (s === null || this.closed) return;
+    this.sendTo(s.id, buildMessage(s.down, { rank, session: this.session, ...h }, payload));
+  }
+
   /** Serialise sends: a zeromq socket allows one send in flight. */
-  private send(rank: number, frames: Buffer[]): void {
-    const id = this.identity.get(rank);
-    if (id === undefined || this.closed) return;
+  private sendTo(id: Buffer, frames: Buffer[]): void {
     this.sendChain = this.sendChain.then(
       () => this.sock.send([id, ...frames]).catch(() => undefined),
       () => undefined,
     );
+  }
+
+  private sendStep(rank: number): void {
+    const c = this.current;
+    if (c === null) return;
+    this.send(rank, { type: MsgType.STEP, dtype: Dtype.FLOAT32, step: c.step }, c.stepPayload);
   }
 
   private reject(reason: string): void {
@@ -214,55 +293,111 @@ export class ProcessEngine implements Engine {
     }
   }
 
+  /** Connections that failed the CURVE handshake (unknown key, garbage, a replayed capture). */
+  private async watchHandshakes(): Promise<void> {
+    try {
+      for await (const e of this.sock.events) {
+        if (e.type === 'handshake:error:auth') this.reject('handshake refused: key not in the run');
+        else if (e.type === 'handshake:error:protocol' || e.type === 'handshake:error:other')
+          this.reject('handshake refused: protocol');
+      }
+    } catch {
+      // Socket closed.
+    }
+  }
+
   private handle(id: Buffer, parts: Buffer[]): void {
-    const r = parseMessage(parts, this.o.secret, this.maxPayload);
+    const peer = id.toString('hex');
+    const bound = this.peerRank.get(peer);
+    // Before a peer proves a rank, nothing beyond a handshake frame is read.
+    const r = readFrame(parts, bound === undefined ? HANDSHAKE_MAX_PAYLOAD : this.maxPayload);
     if (!r.ok) return this.reject(r.reason);
     const { header: h, payload } = r.frame;
     if (h.rank >= this.n) return this.reject('unknown rank');
-    if (h.type === MsgType.HELLO) {
-      // A repeated HELLO from a joined peer is the worker's keep-alive: nothing to do.
-      if (this.ready.has(h.rank) && this.identity.get(h.rank)?.equals(id)) return;
-      // (Re)join: a restarted worker gets the config, then the current step once READY.
-      this.identity.set(h.rank, Buffer.from(id));
-      this.ready.delete(h.rank);
-      this.gone.delete(h.rank);
-      this.send(
-        h.rank,
-        buildMessage(
-          this.o.secret,
-          { type: MsgType.CONFIG, dtype: Dtype.UTF8, rank: h.rank, session: this.session },
-          this.configBytes,
-        ),
-      );
-      return;
-    }
+    if (h.type === MsgType.HELLO) return this.hello(id, peer, h, parts);
+    if (h.type === MsgType.AUTH) return this.auth(id, peer, h, parts);
+    if (bound === undefined) return this.reject('not authenticated');
+    if (h.rank !== bound) return this.reject('rank not joined from this peer');
+    const s = this.sessions[bound];
+    if (s === null || s.peer !== peer) return this.reject('not authenticated');
+    if (!authentic(parts, s.up)) return this.reject('bad mac');
     if (h.session !== this.session) return this.reject('wrong session');
-    const known = this.identity.get(h.rank);
-    if (known === undefined || !known.equals(id)) return this.reject('rank not joined from this peer');
-    if (h.type === MsgType.READY) {
-      this.ready.add(h.rank);
-      this.readyWaiter?.();
-      const c = this.current;
-      if (c !== null && c.reports[h.rank] === null) {
-        this.send(
-          h.rank,
-          buildMessage(
-            this.o.secret,
-            { type: MsgType.STEP, dtype: Dtype.FLOAT32, step: c.step, session: this.session },
-            c.stepPayload,
-          ),
-        );
+    switch (h.type) {
+      case MsgType.READY: {
+        this.ready.add(h.rank);
+        this.readyWaiter?.();
+        const c = this.current;
+        if (c !== null && c.reports[h.rank] === null) this.sendStep(h.rank);
+        return;
       }
-      return;
+      case MsgType.PING:
+        return this.send(h.rank, { type: MsgType.PONG });
+      case MsgType.ECHO: {
+        const done = this.echoes.get(h.step);
+        this.echoes.delete(h.step);
+        return done ? done(payload) : this.reject('bad type');
+      }
+      case MsgType.GRAD:
+        return this.grad(h, payload);
+      default:
+        return this.reject('bad type');
     }
-    if (h.type === MsgType.ECHO) {
-      this.send(
-        h.rank,
-        buildMessage(this.o.secret, { type: MsgType.ECHO, dtype: h.dtype, rank: h.rank }, payload),
+  }
+
+  /** HELLO under the rank key: answer with a fresh challenge (nothing else is revealed). */
+  private hello(id: Buffer, peer: string, h: Header, parts: Buffer[]): void {
+    if (!authentic(parts, this.o.keys.rankKeys[h.rank])) return this.reject('bad mac');
+    const nw = parts[1];
+    if (nw.byteLength !== NONCE) return this.reject('bad hello');
+    const nonces = Buffer.concat([nw, randomBytes(NONCE)]);
+    this.challenges.delete(peer);
+    this.challenges.set(peer, { rank: h.rank, nonces });
+    // Bounded state: a peer replaying HELLOs can hold at most its own entry.
+    while (this.challenges.size > 2 * this.n + 16)
+      this.challenges.delete(this.challenges.keys().next().value!);
+    this.handshakeTotals.challenges++;
+    this.sendTo(
+      id,
+      buildMessage(
+        this.o.keys.rankKeys[h.rank],
+        { type: MsgType.CHALLENGE, rank: h.rank, session: this.session },
+        nonces,
+      ),
+    );
+  }
+
+  /** AUTH: both nonces of this peer's outstanding challenge, under the rank key. */
+  private auth(id: Buffer, peer: string, h: Header, parts: Buffer[]): void {
+    const key = this.o.keys.rankKeys[h.rank];
+    if (!authentic(parts, key)) return this.reject('bad mac');
+    const ch = this.challenges.get(peer);
+    // A replayed AUTH answers a challenge that is gone (or was never this peer's).
+    if (ch === undefined || ch.rank !== h.rank || h.session !== this.session || !ch.nonces.equals(parts[1]))
+      return this.reject('stale auth');
+    this.challenges.delete(peer);
+    const k = sessionKeys(key, ch.nonces.subarray(0, NONCE), ch.nonces.subarray(NONCE), this.session, h.rank);
+    const old = this.sessions[h.rank];
+    if (old !== null && old.peer !== peer) {
+      // The rank's key was proven on another connection: the old one is out, and is told so.
+      this.sendTo(
+        old.id,
+        buildMessage(old.down, { type: MsgType.EVICT, rank: h.rank, session: this.session }),
       );
-      return;
+      this.peerRank.delete(old.peer);
+      this.handshakeTotals.evictions++;
     }
-    if (h.type !== MsgType.GRAD) return this.reject('bad type');
+    const prev = this.peerRank.get(peer);
+    if (prev !== undefined && prev !== h.rank) this.sessions[prev] = null;
+    this.sessions[h.rank] = { id: Buffer.from(id), peer, up: k.up, down: k.down };
+    this.peerRank.set(peer, h.rank);
+    this.ready.delete(h.rank);
+    this.gone.delete(h.rank);
+    this.handshakeTotals.sessions++;
+    // A (re)joined worker gets the config, then the current step once READY.
+    this.send(h.rank, { type: MsgType.CONFIG, dtype: Dtype.UTF8 }, this.configBytes);
+  }
+
+  private grad(h: Header, payload: Buffer): void {
     const c = this.current;
     if (c === null || h.step !== c.step) return this.reject('stale step');
     if (c.reports[h.rank] !== null) return this.reject('duplicate rank');
@@ -288,6 +423,19 @@ export class ProcessEngine implements Engine {
     c.received++;
     this.maybeFinish();
   }
+}
+
+/** One line for a failed bind: the address and what is wrong with it. */
+export function bindError(addr: string, e: unknown): string {
+  const code = (e as { code?: string }).code;
+  if (code === 'EADDRINUSE')
+    return `cannot bind ${addr}: the address is already in use (is another PS running?)`;
+  if (code === 'EADDRNOTAVAIL' || code === 'ENODEV')
+    return `cannot bind ${addr}: no such local address (use tcp://0.0.0.0:PORT or an address of this machine)`;
+  if (code === 'EACCES') return `cannot bind ${addr}: permission denied (ports below 1024 need privileges)`;
+  if (code === 'EINVAL' || code === 'EPROTONOSUPPORT')
+    return `cannot bind '${addr}': not a valid endpoint (expected tcp://ADDRESS:PORT, e.g. tcp://0.0.0.0:5555)`;
+  return `cannot bind ${addr}: ${code ?? (e as Error).message ?? String(e)}`;
 }
 
 /**

@@ -1,45 +1,96 @@
 /**
- * A worker process (DESIGN §5-6): a ZeroMQ DEALER connected to the PS's ROUTER. It says HELLO
- * with its rank, receives the run's config, builds the dataset, model and scheme itself (same seed
- * -> same initial model), says READY, then answers every STEP (the float32 parameters) with one
- * GRAD: the message computeWorkerMessage gives, the same bytes the in-process engine computes.
- * A Byzantine rank runs its attack here, in its own process.
+ * A worker process (DESIGN §5-6): a ZeroMQ DEALER connected to the PS's ROUTER over CURVE with
+ * this worker's own key (keys.ts), talking only to the holder of the PS key. It proves its rank
+ * (HELLO with a fresh nonce, the PS's CHALLENGE, AUTH), receives the run's config under the new
+ * session keys, builds the dataset, model and scheme itself (same seed -> same initial model),
+ * says READY, then answers every STEP (the float32 parameters) with one GRAD: the message
+ * computeWorkerMessage gives, the same bytes the in-process engine computes. A Byzantine rank runs
+ * its attack here, in its own process.
+ *
+ * It never hangs silently: a key the PS refuses, a PS key that does not match, a PS that cannot be
+ * reached or stops answering for `timeoutMs`, or another connection taking over this rank each end
+ * the worker with one line (a WorkerExit).
  */
+import { randomBytes } from 'node:crypto';
 import { Dealer } from 'zeromq';
+import { UsageError } from '../core/errors.js';
 import { TrainConfigSchema } from '../experiment/config.js';
+import { sessionKeys, type WorkerKey } from './keys.js';
 import {
+  authentic,
   buildMessage,
   Dtype,
   dtypeOf,
   FLAG_POISONED,
   MsgType,
-  parseMessage,
   payloadVec,
+  readFrame,
   vecBytes,
+  type Header,
 } from './protocol.js';
 import { buildWorkerContext, computeWorkerMessage, type WorkerContext } from './worker-step.js';
 
 export interface WorkerOptions {
   /** PS address, e.g. tcp://10.0.0.1:5555. */
   connect: string;
-  rank: number;
-  secret: Buffer;
+  /** This worker's key (its rank is the key's rank). */
+  key: WorkerKey;
   /** Exit when this process's parent changes (local engine: no orphans if the PS dies). */
   exitWithParent?: boolean;
+  /** Give up after this long without a word from the PS (0: never). */
+  timeoutMs?: number;
   /** Print set-up and exit lines to stderr. */
   verbose?: boolean;
 }
 
+/** Why a worker stopped other than by the PS's BYE: one line for the user. */
+export class WorkerExit extends UsageError {}
+
 /** Largest message a worker accepts from the PS (params of a 256M-parameter model). */
 const MAX_PS_PAYLOAD = 1 << 30;
 
-/** Silence from the PS after which a worker says HELLO again (ms). */
-const HELLO_EVERY_MS = 5000;
+/** Silence from the PS after which a worker pings it, and after an unanswered ping, says HELLO. */
+const KEEPALIVE_MS = 5000;
+
+/** CURVE handshakes that fail in a row before the worker concludes the keys do not match. */
+const HANDSHAKE_FAILURES = 3;
+
+/**
+ * A ZeroMQ endpoint the PS can bind (`bind`: the port may be `*`, any free port) or a worker can
+ * connect to, or a UsageError naming the problem.
+ */
+export function checkEndpoint(addr: string, what = 'PS address', bind = false): void {
+  const port = bind ? '(\\d{1,5}|\\*)' : '\\d{1,5}';
+  const host = bind ? '(\\[[0-9a-fA-F:.]+\\]|[^:/\\s*]+|\\*)' : '(\\[[0-9a-fA-F:.]+\\]|[^:/\\s*]+)';
+  const tcp = new RegExp(`^tcp://${host}:${port}$`);
+  if (!tcp.test(addr) && !/^ipc:\/\/\S+$/.test(addr)) {
+    const example = bind ? 'tcp://0.0.0.0:5555' : 'tcp://10.0.0.1:5555';
+    throw new UsageError(`invalid ${what} '${addr}': expected tcp://HOST:PORT, e.g. ${example}`);
+  }
+  const p = Number(addr.slice(addr.lastIndexOf(':') + 1));
+  if (addr.startsWith('tcp://') && !addr.endsWith(':*') && (p < 1 || p > 65535))
+    throw new UsageError(`invalid ${what} '${addr}': port must be 1..65535`);
+}
 
 export async function runWorker(o: WorkerOptions): Promise<void> {
-  const sock = new Dealer({ linger: 0, receiveHighWaterMark: 0, sendHighWaterMark: 0 });
+  checkEndpoint(o.connect);
+  const rank = o.key.rank;
+  const sock = new Dealer({
+    linger: 0,
+    receiveHighWaterMark: 0,
+    sendHighWaterMark: 0,
+    maxMessageSize: MAX_PS_PAYLOAD + (1 << 20),
+    curveServerKey: o.key.psCurve,
+    curvePublicKey: o.key.curve.public,
+    curveSecretKey: o.key.curve.secret,
+  });
   const log = (m: string) => {
-    if (o.verbose) process.stderr.write(`draco worker ${o.rank}: ${m}\n`);
+    if (o.verbose) process.stderr.write(`draco worker ${rank}: ${m}\n`);
+  };
+  let failure: WorkerExit | null = null;
+  const fail = (m: string) => {
+    if (failure === null) failure = new WorkerExit(`worker ${rank}: ${m}`);
+    sock.close();
   };
   let parentWatch: NodeJS.Timeout | undefined;
   if (o.exitWithParent) {
@@ -61,47 +112,143 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     );
     return chain;
   };
-  sock.connect(o.connect);
-  // HELLO now (ZeroMQ queues it until connected), and again after HELLO_EVERY_MS without a word
-  // from the PS: a PS restarted from a checkpoint does not know this rank until it says HELLO.
-  // A live PS ignores a repeated HELLO from the same peer.
-  const hello = () => send(buildMessage(o.secret, { type: MsgType.HELLO, rank: o.rank }));
+  try {
+    sock.connect(o.connect);
+  } catch (e) {
+    sock.close();
+    throw new UsageError(`invalid PS address '${o.connect}': ${(e as Error).message}`);
+  }
+
+  // Handshake state: the HELLO nonce in flight, then the session's frame keys.
+  let helloNonce: Buffer | null = null;
+  let keys: { up: Buffer; down: Buffer } | null = null;
+  let session = 0n;
   let lastHeard = Date.now();
-  void hello();
-  const helloTimer = setInterval(() => {
-    if (Date.now() - lastHeard > HELLO_EVERY_MS) {
-      lastHeard = Date.now();
-      void hello();
+  let helloAt = 0;
+  let pingAt = 0;
+  let handshakes = 0;
+  let handshakeFailures = 0;
+  const hello = () => {
+    helloNonce = randomBytes(32);
+    keys = null;
+    helloAt = Date.now();
+    pingAt = 0;
+    void send(buildMessage(o.key.rankKey, { type: MsgType.HELLO, rank }, helloNonce));
+  };
+  const up = (h: Partial<Header> & Pick<Header, 'type'>, payload?: Buffer) =>
+    send(buildMessage(keys!.up, { rank, session, ...h }, payload));
+
+  // CURVE outcomes: a refused key is final; a handshake that keeps failing means the PS key in the
+  // key file is not this PS's.
+  const events = sock.events;
+  void (async () => {
+    try {
+      for await (const e of events) {
+        if (e.type === 'handshake') {
+          handshakes++;
+          handshakeFailures = 0;
+        } else if (e.type === 'handshake:error:auth') {
+          fail(
+            `the PS at ${o.connect} refused this worker's key (it is not in the PS's key set ${o.key.fingerprint}?)`,
+          );
+        } else if (e.type === 'handshake:error:protocol' || e.type === 'handshake:error:other') {
+          if (++handshakeFailures >= HANDSHAKE_FAILURES && handshakes === 0)
+            fail(
+              `no secure connection to ${o.connect}: the CURVE handshake failed ${handshakeFailures} times ` +
+                `(the PS key in this key file is not that PS's, or it is not a draco PS)`,
+            );
+        }
+      }
+    } catch {
+      // Socket closed.
     }
-  }, HELLO_EVERY_MS / 4);
-  helloTimer.unref();
+  })();
+
+  const timeoutMs = o.timeoutMs ?? 0;
+  const timer = setInterval(() => {
+    const now = Date.now();
+    if (timeoutMs > 0 && now - lastHeard > timeoutMs) {
+      const secs = Math.round(timeoutMs / 1000);
+      fail(
+        handshakes === 0 && session === 0n
+          ? `cannot reach the PS at ${o.connect}: no connection within ${secs} s`
+          : `no answer from the PS at ${o.connect} for ${secs} s`,
+      );
+      return;
+    }
+    if (keys === null) {
+      // A HELLO unanswered (PS not up yet, or it restarted): say it again.
+      if (now - helloAt > KEEPALIVE_MS) hello();
+    } else if (pingAt === 0 && now - lastHeard > KEEPALIVE_MS) {
+      pingAt = now;
+      void up({ type: MsgType.PING });
+    } else if (pingAt > 0 && now - pingAt > KEEPALIVE_MS && lastHeard < pingAt) {
+      // The PS no longer knows this session (restarted from a checkpoint): authenticate again.
+      log('the PS stopped answering this session; saying HELLO again');
+      hello();
+    }
+  }, 500);
+  timer.unref();
+  hello();
+
   let ctx: WorkerContext | null = null;
   let ctxJson = '';
-  let session = 0n;
   try {
     for await (const parts of sock) {
-      lastHeard = Date.now();
-      const r = parseMessage(parts, o.secret, MAX_PS_PAYLOAD);
+      const r = readFrame(parts, MAX_PS_PAYLOAD);
       if (!r.ok) {
         log(`ignored a frame from the PS: ${r.reason}`);
         continue;
       }
       const { header, payload } = r.frame;
+      if (header.type === MsgType.CHALLENGE) {
+        const nw = helloNonce as Buffer | null;
+        if (
+          nw === null ||
+          !authentic(parts, o.key.rankKey) ||
+          payload.length !== 64 ||
+          !payload.subarray(0, 32).equals(nw)
+        ) {
+          log('ignored a stale or forged CHALLENGE');
+          continue;
+        }
+        lastHeard = Date.now();
+        session = header.session;
+        helloNonce = null;
+        keys = sessionKeys(o.key.rankKey, payload.subarray(0, 32), payload.subarray(32), session, rank);
+        await send(buildMessage(o.key.rankKey, { type: MsgType.AUTH, rank, session }, Buffer.from(payload)));
+        continue;
+      }
+      if (keys === null || !authentic(parts, (keys as { down: Buffer }).down) || header.session !== session) {
+        log(`ignored a frame (type ${header.type}) outside this worker's session`);
+        continue;
+      }
+      lastHeard = Date.now();
+      pingAt = 0;
       if (header.type === MsgType.BYE) break;
+      if (header.type === MsgType.EVICT) {
+        fail(
+          `another connection authenticated as rank ${rank} at the PS (a restarted worker, or this key is in use twice); this one stops`,
+        );
+        break;
+      }
       if (header.type === MsgType.CONFIG) {
         const json = payload.toString('utf8');
         if (ctx === null || json !== ctxJson) {
-          const cfg = TrainConfigSchema.parse(JSON.parse(json));
+          const cfg = TrainConfigSchema.safeParse(safeJson(json));
+          if (!cfg.success) {
+            fail('the PS sent a config this worker cannot read (different draco versions?)');
+            break;
+          }
           ctx?.model.dispose();
-          ctx = await buildWorkerContext(cfg);
+          ctx = await buildWorkerContext(cfg.data);
           ctxJson = json;
         }
-        session = header.session;
         log(`ready (${ctx.model.numParams} params, ${ctx.scheme.describe()})`);
-        await send(buildMessage(o.secret, { type: MsgType.READY, rank: o.rank, session }));
+        await up({ type: MsgType.READY });
         continue;
       }
-      if (header.type === MsgType.STEP && ctx !== null && header.session === session) {
+      if (header.type === MsgType.STEP && ctx !== null) {
         const d = ctx.model.numParams;
         if (header.dtype !== Dtype.FLOAT32 || payload.byteLength < d * 4 || payload.byteLength % 4 !== 0) {
           log(`ignored a STEP with ${payload.byteLength} bytes`);
@@ -111,38 +258,41 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
         const params = payloadVec(payload.subarray(0, d * 4), Dtype.FLOAT32) as Float32Array;
         const byzantine: number[] = [];
         for (let off = d * 4; off < payload.byteLength; off += 4) byzantine.push(payload.readUInt32LE(off));
-        const out = computeWorkerMessage(ctx, o.rank, header.step, params, byzantine);
-        await send(
-          buildMessage(
-            o.secret,
-            {
-              type: MsgType.GRAD,
-              dtype: dtypeOf(out.message),
-              flags: out.poisoned ? FLAG_POISONED : 0,
-              rank: o.rank,
-              step: header.step,
-              session,
-              computeUs: out.computeMs * 1000,
-              encodeUs: out.encodeMs * 1000,
-              lossSum: out.lossSum,
-              samples: out.samples,
-            },
-            vecBytes(out.message),
-          ),
+        const out = computeWorkerMessage(ctx, rank, header.step, params, byzantine);
+        await up(
+          {
+            type: MsgType.GRAD,
+            dtype: dtypeOf(out.message),
+            flags: out.poisoned ? FLAG_POISONED : 0,
+            step: header.step,
+            computeUs: out.computeMs * 1000,
+            encodeUs: out.encodeMs * 1000,
+            lossSum: out.lossSum,
+            samples: out.samples,
+          },
+          vecBytes(out.message),
         );
         continue;
       }
-      if (header.type === MsgType.ECHO) {
-        await send(
-          buildMessage(o.secret, { type: MsgType.ECHO, rank: o.rank, dtype: header.dtype }, payload),
-        );
-      }
+      if (header.type === MsgType.ECHO)
+        await up({ type: MsgType.ECHO, dtype: header.dtype, step: header.step }, payload);
     }
+  } catch (e) {
+    if (failure === null) throw e;
   } finally {
     if (parentWatch) clearInterval(parentWatch);
-    clearInterval(helloTimer);
+    clearInterval(timer);
     ctx?.model.dispose();
     sock.close();
-    log('exit');
+    log(failure === null ? 'exit' : 'stopped');
+  }
+  if (failure !== null) throw failure;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }

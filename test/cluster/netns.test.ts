@@ -5,12 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { generateKeySet, writeKeySet } from '../../src/cluster/keys.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/draco.js', import.meta.url));
 
@@ -60,8 +60,9 @@ test(
         assert.ok(r.ok, `ip ${cmd.join(' ')}: ${r.err}`);
       }
       const dir = mkdtempSync(join(tmpdir(), 'draco-netns-'));
-      const secretFile = join(dir, 'secret');
-      writeFileSync(secretFile, randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
+      // Per-worker keys: the PS gets ps.key, each worker only its own key.
+      const keyDir = join(dir, 'keys');
+      writeKeySet(keyDir, generateKeySet(3));
       const opts = [
         '--dataset',
         'synthetic',
@@ -103,8 +104,8 @@ test(
           ...opts,
           '--bind',
           `tcp://${net}.1:5555`,
-          '--secret-file',
-          secretFile,
+          '--key',
+          join(keyDir, 'ps.key'),
           '--step-deadline-ms',
           '60000',
           '--out',
@@ -128,10 +129,8 @@ test(
               'worker',
               '--connect',
               `tcp://${net}.1:5555`,
-              '--rank',
-              String(rank),
-              '--secret-file',
-              secretFile,
+              '--key',
+              join(keyDir, `worker-${rank}.key`),
             ],
             { stdio: 'ignore' },
           ),
