@@ -13,11 +13,11 @@ export function keysCommand(): Command {
   return new Command('keys')
     .summary('make the PS key and one key per worker')
     .description(
-      "Write DIR/ps.key (the PS: its secret keys and the workers' public keys) and DIR/worker-<i>.key for\n" +
-        "i = 0..N-1 (worker i: its own secret keys and the PS's public keys), mode 0600. Give ps.key to the\n" +
-        'PS and each worker-<i>.key to worker i only: a worker key lets its holder speak as that rank and\n' +
+      "Write DIR/ps.key (the PS: its secret keys and the workers' public keys) and DIR/worker-<i>.key for " +
+        "i = 0..N-1 (worker i: its own secret keys and the PS's public keys), mode 0600. Give ps.key to the " +
+        'PS and each worker-<i>.key to worker i only: a worker key lets its holder speak as that rank and ' +
         'no other. Existing key files are never overwritten.\n\n' +
-        'With --k8s, also DIR/k8s-keys.yaml (one Secret for the PS, one per worker) and DIR/k8s-workers.yaml\n' +
+        'With --k8s, also DIR/k8s-keys.yaml (one Secret for the PS, one per worker) and DIR/k8s-workers.yaml ' +
         '(one Job per rank, each mounting only its own Secret); see deploy/k8s/README.md.\n\n' +
         'Example:\n' +
         '  draco keys --workers 6 --out keys\n' +

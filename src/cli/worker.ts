@@ -9,11 +9,11 @@ export function workerCommand(): Command {
   return new Command('worker')
     .summary('run one worker process that connects to a PS')
     .description(
-      "Connect to the PS at ADDR with this worker's key (worker-<i>.key from `draco keys`; the rank is the\n" +
-        "key's), prove the rank, receive the run config, load the dataset and model (same seed -> same initial\n" +
-        "model), then answer every step with this rank's message until the PS says the run is over.\n" +
-        "The key comes from --key FILE or the environment variable DRACO_WORKER_KEY (the file's text).\n" +
-        'Exit 0 at the end of the run; exit 2 with one line when the PS refuses the key, cannot be reached\n' +
+      "Connect to the PS at ADDR with this worker's key (worker-<i>.key from `draco keys`; the rank is the " +
+        "key's), prove the rank, receive the run config, load the dataset and model (same seed -> same " +
+        "initial model), then answer every step with this rank's message until the PS says the run is over. " +
+        "The key comes from --key FILE or the environment variable DRACO_WORKER_KEY (the file's text).\n\n" +
+        'Exit 0 at the end of the run; exit 2 with one line when the PS refuses the key, cannot be reached ' +
         'or stops answering for --timeout-ms, or another process authenticates as the same rank.',
     )
     .requiredOption('--connect <addr>', 'PS address, e.g. tcp://10.0.0.1:5555')

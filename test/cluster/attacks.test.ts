@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { parseAllDocuments } from 'yaml';
 import { createPlacement } from '../../src/attacks/placement.js';
 import { generateKeySet, writeKeySet } from '../../src/cluster/keys.js';
 import { repetitionGroups } from '../../src/schemes/repetition.js';
@@ -89,6 +90,17 @@ const summary = (out: string) => JSON.parse(readFileSync(join(out, 'summary.json
 /** Refusals of one reason over the whole run, from its step records. */
 const refusals = (recs: StepRecord[], reason: string) =>
   recs.reduce((a, r) => a + (r.rejectedFrames?.[reason] ?? 0), 0);
+
+/** What the --k8s manifests' tests read. */
+interface K8sDoc {
+  metadata: { name: string };
+  stringData?: Record<string, string>;
+  spec?: {
+    template: {
+      spec: { volumes: { secret?: { secretName: string } }[]; containers: { args: string[] }[] };
+    };
+  };
+}
 
 /** Flags and the same run as a config for the in-process reference. */
 function job(cfg: Record<string, string | number>): { args: string[]; config: TrainConfigInput } {
@@ -400,6 +412,38 @@ describe('user mistakes end with one line and exit 2', () => {
       /ps\.key already exists: keys are never overwritten/,
     );
     assert.equal(readFileSync(join(dir, 'ps.key'), 'utf8'), before);
+  });
+
+  test('draco keys --k8s: each worker Job mounts its own key Secret and no other', () => {
+    const dir = join(tmp, 'keys-k8s');
+    assert.equal(run(['keys', '--workers', '3', '--out', dir, '--k8s']).status, 0);
+    const docs = (f: string) =>
+      parseAllDocuments(readFileSync(join(dir, f), 'utf8')).map((d) => d.toJS() as K8sDoc);
+    const secrets = docs('k8s-keys.yaml');
+    assert.deepEqual(
+      secrets.map((x) => x.metadata.name),
+      ['draco-ps-key', 'draco-worker-key-0', 'draco-worker-key-1', 'draco-worker-key-2'],
+    );
+    // The Secrets hold the very key files (the PS's has no worker secret).
+    const file = (f: string) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as unknown;
+    assert.deepEqual(JSON.parse(secrets[0].stringData!['ps.key']), file('ps.key'));
+    assert.deepEqual(JSON.parse(secrets[2].stringData!['worker.key']), file('worker-1.key'));
+    const jobs = docs('k8s-workers.yaml');
+    assert.equal(jobs.length, 3);
+    jobs.forEach((job, rank) => {
+      const pod = job.spec!.template.spec;
+      assert.deepEqual(
+        pod.volumes.map((v) => v.secret?.secretName),
+        [`draco-worker-key-${rank}`],
+      );
+      assert.deepEqual(pod.containers[0].args, [
+        'worker',
+        '--connect',
+        'tcp://draco-ps:5555',
+        '--key',
+        '/etc/draco/worker.key',
+      ]);
+    });
   });
 
   test('draco worker: bad address, unreachable PS, wrong rank, missing key', () => {
