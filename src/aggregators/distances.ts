@@ -23,6 +23,28 @@ export function sqDistanceRelError(d: number): number {
 }
 
 /**
+ * `sum_{k in [s, e)} (a[k] - b[k])^2` in float64, with two accumulators (halves the add
+ * dependency chain). Shared by the distance matrix and Weiszfeld's direct iteration, which must
+ * sum in the same order.
+ */
+export function sqDistanceBlock(a: Vec, b: Vec, s: number, e: number): number {
+  let acc0 = 0;
+  let acc1 = 0;
+  let k = s;
+  for (; k + 1 < e; k += 2) {
+    const t0 = a[k] - b[k];
+    const t1 = a[k + 1] - b[k + 1];
+    acc0 += t0 * t0;
+    acc1 += t1 * t1;
+  }
+  if (k < e) {
+    const t = a[k] - b[k];
+    acc0 += t * t;
+  }
+  return acc0 + acc1;
+}
+
+/**
  * Row-major n x n matrix `D[i * n + j] = ||x_i - x_j||^2` (symmetric, zero diagonal). With `norms`
  * (length n), also `norms[i] = ||x_i||^2`, accumulated in the same blocked pass.
  *
@@ -99,24 +121,7 @@ export function pairwiseSqDistances(inputs: readonly Vec[], norms?: Float64Array
         D[i * n + j + 2] += s2;
         D[i * n + j + 3] += s3;
       }
-      for (; j < n; j++) {
-        const b = inputs[j];
-        // Two accumulators: halves the add dependency chain.
-        let acc0 = 0;
-        let acc1 = 0;
-        let k = s;
-        for (; k + 1 < e; k += 2) {
-          const t0 = a[k] - b[k];
-          const t1 = a[k + 1] - b[k + 1];
-          acc0 += t0 * t0;
-          acc1 += t1 * t1;
-        }
-        if (k < e) {
-          const t = a[k] - b[k];
-          acc0 += t * t;
-        }
-        D[i * n + j] += acc0 + acc1;
-      }
+      for (; j < n; j++) D[i * n + j] += sqDistanceBlock(a, inputs[j], s, e);
     }
   }
   let finite = true;

@@ -46,7 +46,7 @@
  */
 import { UsageError } from '../core/errors.js';
 import { allFinite, type Vec } from '../core/vec.js';
-import { pairwiseSqDistances, sqDistanceRelError } from './distances.js';
+import { pairwiseSqDistances, sqDistanceBlock, sqDistanceRelError } from './distances.js';
 import { assertFinite } from './finite.js';
 import type { AggregateInfo, AggregatorDef } from './types.js';
 
@@ -276,24 +276,7 @@ function combineBlock(inputs: readonly Vec[], coef: Float64Array, z: Float64Arra
 
 /** `dist2[i] += ||z[b0..e) - x_i[b0..e)||^2` for every input i. */
 function addSqDistances(inputs: readonly Vec[], z: Float64Array, b0: number, e: number, dist2: Float64Array) {
-  for (let i = 0; i < inputs.length; i++) {
-    const a = inputs[i];
-    // Two accumulators: halves the add dependency chain.
-    let acc0 = 0;
-    let acc1 = 0;
-    let k = b0;
-    for (; k + 1 < e; k += 2) {
-      const u0 = z[k] - a[k];
-      const u1 = z[k + 1] - a[k + 1];
-      acc0 += u0 * u0;
-      acc1 += u1 * u1;
-    }
-    if (k < e) {
-      const u = z[k] - a[k];
-      acc0 += u * u;
-    }
-    dist2[i] += acc0 + acc1;
-  }
+  for (let i = 0; i < inputs.length; i++) dist2[i] += sqDistanceBlock(z, inputs[i], b0, e);
 }
 
 /**

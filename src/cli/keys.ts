@@ -1,9 +1,8 @@
 /** `draco keys`: a key set for a multi-machine run (src/cluster/keys.ts). */
 import { Command } from 'commander';
-import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../core/errors.js';
-import { generateKeySet, writeKeySet, type KeySet } from '../cluster/keys.js';
+import { generateKeySet, writeKeySet, writeNewSecretFile, type KeySet } from '../cluster/keys.js';
 import { positiveInt } from './args.js';
 
 /** Most workers one key set holds (one CURVE + one rank key per worker; the ZAP table is in memory). */
@@ -95,15 +94,7 @@ function writeK8s(dir: string, set: KeySet, image: string, psAddress: string): s
     ['k8s-workers.yaml', jobs],
   ] as const) {
     const path = join(dir, name);
-    try {
-      writeFileSync(path, docs.join('\n---\n') + '\n', { mode: 0o600, flag: 'wx' });
-      chmodSync(path, 0o600);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      throw new UsageError(
-        code === 'EEXIST' ? `${path} already exists: not overwritten` : `cannot write ${path}: ${code}`,
-      );
-    }
+    writeNewSecretFile(path, docs.join('\n---\n') + '\n');
     out.push(path);
   }
   return out;

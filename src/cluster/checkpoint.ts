@@ -17,7 +17,7 @@ import { z } from 'zod';
 import { UsageError } from '../core/errors.js';
 import { allFinite } from '../core/vec.js';
 import { TrainConfigSchema, type TrainConfig } from '../experiment/config.js';
-import { ioReason, nodeIo, writeAtomic, type FileIo } from '../train/output.js';
+import { ioReason, nodeIo, writeAtomic, type FileIo } from '../core/files.js';
 
 const MAGIC = 0x4b435244; // 'DRCK'
 const VERSION = 2;

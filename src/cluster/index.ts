@@ -9,9 +9,9 @@ import { InProcessEngine } from './inprocess.js';
 import { readPsKeys, type PsKeys } from './keys.js';
 import { LocalEngine } from './local.js';
 import { ProcessEngine } from './process-engine.js';
+import { checkEndpoint } from './protocol.js';
 import type { Engine } from './types.js';
 import type { WorkerContext } from './worker-step.js';
-import { checkEndpoint } from './worker.js';
 
 /** What the PS built for the run (src/cluster/worker-step.ts). */
 export type EngineContext = WorkerContext;

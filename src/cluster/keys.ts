@@ -23,10 +23,11 @@ import {
   hkdfSync,
   type KeyObject,
 } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { curveKeyPair } from 'zeromq';
 import { UsageError } from '../core/errors.js';
+import { ioReason, nodeIo, writeAll } from '../core/files.js';
 
 const Z85 = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#';
 const Z85_INDEX = new Map([...Z85].map((c, i) => [c, i]));
@@ -126,9 +127,7 @@ export interface KeySet {
 }
 
 function authPair(): KeyPairText {
-  const { publicKey, privateKey } = generateKeyPairSync('x25519');
-  const jwk = privateKey.export({ format: 'jwk' });
-  void publicKey;
+  const jwk = generateKeyPairSync('x25519').privateKey.export({ format: 'jwk' });
   return {
     public: z85Encode(Buffer.from(jwk.x!, 'base64url')),
     secret: z85Encode(Buffer.from(jwk.d!, 'base64url')),
@@ -167,9 +166,31 @@ export const PS_KEY_FILE = 'ps.key';
 export const workerKeyFile = (rank: number) => `worker-${rank}.key`;
 
 /**
- * Write `ps.key` and `worker-<i>.key` into `dir` (mode 0600). Never overwrites: a key file that
- * exists is an error, so a running cluster's keys are not replaced by accident.
+ * Create `path` holding `text`, mode 0600, never over an existing file (a running cluster's keys
+ * are not replaced by accident). A write that fails leaves no file behind to block the next try.
  */
+export function writeNewSecretFile(path: string, text: string): void {
+  let fd: number;
+  try {
+    fd = openSync(path, 'wx', 0o600);
+  } catch (e) {
+    throw new UsageError(
+      (e as NodeJS.ErrnoException).code === 'EEXIST'
+        ? `${path} already exists: keys are never overwritten (choose another --out or remove the old keys)`
+        : `cannot write ${path}: ${ioReason(e)}`,
+    );
+  }
+  try {
+    writeAll(nodeIo, fd, [Buffer.from(text, 'utf8')]);
+  } catch (e) {
+    closeSync(fd);
+    unlinkSync(path);
+    throw new UsageError(`cannot write ${path}: ${ioReason(e)}`);
+  }
+  closeSync(fd);
+}
+
+/** Write `ps.key` and `worker-<i>.key` into `dir` (writeNewSecretFile). Returns their paths. */
 export function writeKeySet(dir: string, set: KeySet): string[] {
   const files: [string, string][] = [
     [PS_KEY_FILE, JSON.stringify(set.ps, null, 2) + '\n'],
@@ -178,34 +199,13 @@ export function writeKeySet(dir: string, set: KeySet): string[] {
   try {
     mkdirSync(dir, { recursive: true });
   } catch (e) {
-    throw new UsageError(
-      `cannot create key folder ${dir}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
-    );
+    throw new UsageError(`cannot create key folder ${dir}: ${ioReason(e)}`);
   }
-  const written: string[] = [];
-  for (const [name, text] of files) {
+  return files.map(([name, text]) => {
     const path = join(dir, name);
-    let fd: number;
-    try {
-      fd = openSync(path, 'wx', 0o600);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      throw new UsageError(
-        code === 'EEXIST'
-          ? `${path} already exists: keys are never overwritten (choose another --out or remove the old keys)`
-          : `cannot write ${path}: ${code ?? String(e)}`,
-      );
-    }
-    try {
-      writeSync(fd, text);
-    } catch (e) {
-      throw new UsageError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-    } finally {
-      closeSync(fd);
-    }
-    written.push(path);
-  }
-  return written;
+    writeNewSecretFile(path, text);
+    return path;
+  });
 }
 
 function keyBytes(text: unknown, what: string, where: string): Buffer {
@@ -286,7 +286,7 @@ function readJson(path: string, what: string): Record<string, unknown> {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new UsageError(`cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    throw new UsageError(`cannot read ${what} ${path}: ${ioReason(e)}`);
   }
   return parseJson(text, `${what} ${path}`);
 }
@@ -386,10 +386,7 @@ export function parseWorkerKey(text: string, where: string): WorkerKey {
   return workerKeyFrom(parseJson(text, where), where);
 }
 
-/** In-memory key set -> the PS's parsed keys and each worker's file text. */
-export function keySetForRun(set: KeySet): { ps: PsKeys; workerTexts: string[] } {
-  return {
-    ps: psKeysFrom(set.ps as unknown as Record<string, unknown>, 'generated key set'),
-    workerTexts: set.workers.map((w) => JSON.stringify(w)),
-  };
+/** The PS's parsed keys of an in-memory key set (each worker's file text is `JSON.stringify(set.workers[i])`). */
+export function psKeysOf(set: KeySet): PsKeys {
+  return psKeysFrom(set.ps as unknown as Record<string, unknown>, 'generated key set');
 }

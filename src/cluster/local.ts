@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../core/errors.js';
-import { generateKeySet, keySetForRun, type KeySet } from './keys.js';
+import { generateKeySet, psKeysOf, type KeySet } from './keys.js';
 import { ProcessEngine, type ProcessEngineOptions } from './process-engine.js';
 
 /** The CLI entry point, relative to this compiled file (dist/src/cluster/local.js). */
@@ -27,17 +27,14 @@ export class LocalEngine extends ProcessEngine {
     process.kill(process.pid, sig);
   };
 
-  /** Each rank's key file text (handed to its child in the environment). */
-  private readonly workerKeys: string[];
   /**
    * The run's key set. This process made every key and hands each child its own, so holding them
    * all here reveals nothing; tests use them to play an insider.
    */
   readonly keySet: KeySet;
 
-  constructor(o: ProcessEngineOptions & { workerKeys: string[]; keySet: KeySet }) {
+  constructor(o: ProcessEngineOptions & { keySet: KeySet }) {
     super(o);
-    this.workerKeys = o.workerKeys;
     this.keySet = o.keySet;
   }
 
@@ -46,14 +43,7 @@ export class LocalEngine extends ProcessEngine {
     o: Omit<ProcessEngineOptions, 'bind' | 'keys'> & { keySet?: KeySet },
   ): Promise<LocalEngine> {
     const keySet = o.keySet ?? generateKeySet(o.scheme.n);
-    const set = keySetForRun(keySet);
-    const e = new LocalEngine({
-      ...o,
-      bind: 'tcp://127.0.0.1:*',
-      keys: set.ps,
-      workerKeys: set.workerTexts,
-      keySet,
-    });
+    const e = new LocalEngine({ ...o, bind: 'tcp://127.0.0.1:*', keys: psKeysOf(keySet), keySet });
     try {
       await e.bind();
       e.spawnAll();
@@ -85,7 +75,7 @@ export class LocalEngine extends ProcessEngine {
         [DRACO_BIN, 'worker', '--connect', this.endpoint, '--exit-with-parent', '--timeout-ms', '0'],
         {
           // Its own key only, through the environment, not argv (argv is world-readable in ps).
-          env: { ...process.env, DRACO_WORKER_KEY: this.workerKeys[rank] },
+          env: { ...process.env, DRACO_WORKER_KEY: JSON.stringify(this.keySet.workers[rank]) },
           stdio: ['ignore', 'ignore', 'inherit'],
         },
       );

@@ -13,6 +13,7 @@
  * Parsing never throws: every malformed frame maps to a reason the PS counts.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { UsageError } from '../core/errors.js';
 
 export const MAGIC = 0x4f435244; // 'DRCO' little-endian
 export const VERSION = 3;
@@ -261,4 +262,21 @@ export function elementBytes(d: DtypeCode): number {
 /** The wire dtype of a message array. */
 export function dtypeOf(v: ArrayBufferView): DtypeCode {
   return v instanceof Float64Array ? Dtype.FLOAT64 : v instanceof Uint8Array ? Dtype.UINT8 : Dtype.FLOAT32;
+}
+
+/**
+ * A ZeroMQ endpoint the PS can bind (`bind`: the port may be `*`, any free port) or a worker can
+ * connect to, or a UsageError naming the problem.
+ */
+export function checkEndpoint(addr: string, what = 'PS address', bind = false): void {
+  const port = bind ? '(\\d{1,5}|\\*)' : '\\d{1,5}';
+  const host = bind ? '(\\[[0-9a-fA-F:.]+\\]|[^:/\\s*]+|\\*)' : '(\\[[0-9a-fA-F:.]+\\]|[^:/\\s*]+)';
+  const tcp = new RegExp(`^tcp://${host}:${port}$`);
+  if (!tcp.test(addr) && !/^ipc:\/\/\S+$/.test(addr)) {
+    const example = bind ? 'tcp://0.0.0.0:5555' : 'tcp://10.0.0.1:5555';
+    throw new UsageError(`invalid ${what} '${addr}': expected tcp://HOST:PORT, e.g. ${example}`);
+  }
+  const p = Number(addr.slice(addr.lastIndexOf(':') + 1));
+  if (addr.startsWith('tcp://') && !addr.endsWith(':*') && (p < 1 || p > 65535))
+    throw new UsageError(`invalid ${what} '${addr}': port must be 1..65535`);
 }

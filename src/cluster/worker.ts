@@ -19,6 +19,7 @@ import { sessionKeys, type WorkerKey } from './keys.js';
 import {
   authentic,
   buildMessage,
+  checkEndpoint,
   Dtype,
   dtypeOf,
   FLAG_POISONED,
@@ -54,23 +55,6 @@ const KEEPALIVE_MS = 5000;
 
 /** CURVE handshakes that fail in a row before the worker concludes the keys do not match. */
 const HANDSHAKE_FAILURES = 3;
-
-/**
- * A ZeroMQ endpoint the PS can bind (`bind`: the port may be `*`, any free port) or a worker can
- * connect to, or a UsageError naming the problem.
- */
-export function checkEndpoint(addr: string, what = 'PS address', bind = false): void {
-  const port = bind ? '(\\d{1,5}|\\*)' : '\\d{1,5}';
-  const host = bind ? '(\\[[0-9a-fA-F:.]+\\]|[^:/\\s*]+|\\*)' : '(\\[[0-9a-fA-F:.]+\\]|[^:/\\s*]+)';
-  const tcp = new RegExp(`^tcp://${host}:${port}$`);
-  if (!tcp.test(addr) && !/^ipc:\/\/\S+$/.test(addr)) {
-    const example = bind ? 'tcp://0.0.0.0:5555' : 'tcp://10.0.0.1:5555';
-    throw new UsageError(`invalid ${what} '${addr}': expected tcp://HOST:PORT, e.g. ${example}`);
-  }
-  const p = Number(addr.slice(addr.lastIndexOf(':') + 1));
-  if (addr.startsWith('tcp://') && !addr.endsWith(':*') && (p < 1 || p > 65535))
-    throw new UsageError(`invalid ${what} '${addr}': port must be 1..65535`);
-}
 
 export async function runWorker(o: WorkerOptions): Promise<void> {
   checkEndpoint(o.connect);

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { generateKeySet, keySetForRun, type KeySet } from '../../src/cluster/keys.js';
+import { generateKeySet, psKeysOf, type KeySet } from '../../src/cluster/keys.js';
 import { ProcessEngine } from '../../src/cluster/process-engine.js';
 import { Dtype, MsgType, vecBytes } from '../../src/cluster/protocol.js';
 import { resolveConfig } from '../../src/experiment/config.js';
@@ -23,7 +23,7 @@ async function startPs(n: number, set: KeySet = generateKeySet(n), stepDeadlineM
   const d = 4;
   const ps = new ProcessEngine({
     bind: 'tcp://127.0.0.1:*',
-    keys: keySetForRun(set).ps,
+    keys: psKeysOf(set),
     config: resolveConfig({ workers: n, byzantine: 0 }),
     scheme: createScheme('uncoded', { n, s: 0, d, aggregator: 'mean' }),
     numParams: d,

@@ -16,7 +16,7 @@ import {
 } from '../../src/cluster/protocol.js';
 import { UsageError } from '../../src/core/errors.js';
 import { resolveConfig } from '../../src/experiment/config.js';
-import { nodeIo, type FileIo } from '../../src/train/output.js';
+import { nodeIo, type FileIo } from '../../src/core/files.js';
 import { Sgd } from '../../src/train/sgd.js';
 
 const secret = randomBytes(32);

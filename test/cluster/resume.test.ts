@@ -25,7 +25,8 @@ import { readCheckpoint } from '../../src/cluster/checkpoint.js';
 import { UsageError } from '../../src/core/errors.js';
 import { resolveConfig } from '../../src/experiment/config.js';
 import { train, type StepRecord, type TrainSummary } from '../../src/train/loop.js';
-import { keptMetrics, nodeIo, RunWriter, type FileIo } from '../../src/train/output.js';
+import { nodeIo, type FileIo } from '../../src/core/files.js';
+import { keptMetrics, RunWriter } from '../../src/train/output.js';
 import { BIN, childrenOf, reaper } from './procs.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'draco-resume-'));
