@@ -1,8 +1,8 @@
 /**
- * Bucketing (Karimireddy, He & Jaggi 2022; spec "Pre-aggregators"): shuffle the inputs with the
- * step's seeded rng, cut them into ceil(n / b) buckets of b consecutive inputs (the last may be
- * smaller) and hand the bucket means to the rule, with the same f (each Byzantine input taints
- * at most one bucket). Cost O(nd).
+ * Bucketing (Karimireddy, He & Jaggi 2022; docs/aggregators.md "Bucketing"): shuffle the inputs
+ * with the step's seeded rng, cut them into ceil(n / b) buckets of b consecutive inputs
+ * (the last may be smaller) and hand the bucket means to the rule, with the same f
+ * (each Byzantine input taints at most one bucket). Cost O(nd).
  */
 import { UsageError } from '../core/errors.js';
 import type { Vec } from '../core/vec.js';

@@ -1,9 +1,9 @@
 /**
- * Bulyan (El Mhamdi et al. 2018; spec "Aggregators"): select theta = n - 2f inputs by repeated
- * Krum (score the remaining set with neighbour count remaining - f - 2, move the winner to the
- * selection, repeat), then per coordinate average the beta = theta - 2f selected values closest
- * to the coordinate median of the selection. Requires n >= 4f + 3. One distance matrix serves
- * every Krum round. Cost O(n^2 d) + O(theta^2 d) compares.
+ * Bulyan (El Mhamdi et al. 2018; docs/aggregators.md "Bulyan"): select theta = n - 2f inputs by
+ * repeated Krum (score the remaining set with neighbour count remaining - f - 2, move the winner to
+ * the selection, repeat), then per coordinate average the beta = theta - 2f selected values closest
+ * to the coordinate median of the selection. Requires n >= 4f + 3. One distance matrix serves every
+ * Krum round. Cost O(n^2 d) + O(theta^2 d) compares.
  *
  * `bulyanWith(theta, beta)` is shared with DETOX's variant (detox-bulyan.ts).
  */

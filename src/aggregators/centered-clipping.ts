@@ -1,9 +1,10 @@
 /**
- * Centered clipping (Karimireddy et al. 2021; spec "Aggregators"): start at the previous step's
- * aggregate v; repeat L times: `v <- v + (1/n) sum_i (x_i - v) min(1, tau / ||x_i - v||)`.
- * Stateful: each `create()` instance remembers its last output (zeros before the first call);
- * `ctx.previous` overrides it. Its guarantee needs a small Byzantine fraction; we require n > 2f.
- * tau is in the units of the inputs (uncoded: per-partition gradient sums). Cost O(L nd).
+ * Centered clipping (Karimireddy et al. 2021; docs/aggregators.md "Centered clipping"): start at
+ * the previous step's aggregate v; repeat L times:
+ * `v <- v + (1/n) sum_i (x_i - v) min(1, tau / ||x_i - v||)`. Stateful: each `create()` instance
+ * remembers its last output (zeros before the first call); `ctx.previous` overrides it. Its
+ * guarantee needs a small Byzantine fraction; we require n > 2f. tau is in the units of the inputs
+ * (uncoded: per-partition gradient sums). Cost O(L nd).
  */
 import { UsageError } from '../core/errors.js';
 import type { Vec } from '../core/vec.js';

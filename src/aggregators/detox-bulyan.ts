@@ -1,9 +1,9 @@
 /**
- * DETOX's Bulyan (Rajput et al. 2019, as in its code; spec "DETOX's variants"): the same repeated
- * Krum selection and closest-to-median averaging as Bulyan, but with theta = G - f - 2 selected
- * and beta = theta - 2f averaged (G = number of inputs, the group outputs). Requires beta >= 1,
- * i.e. n >= 3f + 3. Cost O(n^2 d). Offered under its own name so a comparison states which
- * Bulyan it ran.
+ * DETOX's Bulyan (Rajput et al. 2019, as in its code; docs/aggregators.md "detox-bulyan"): the same
+ * repeated Krum selection and closest-to-median averaging as Bulyan, but with theta = G - f - 2
+ * selected and beta = theta - 2f averaged (G = number of inputs, the group outputs). Requires
+ * beta >= 1, i.e. n >= 3f + 3. Cost O(n^2 d). Offered under its own name so a comparison states
+ * which Bulyan it ran.
  */
 import { bulyanWith } from './bulyan.js';
 import type { Aggregator, AggregatorDef } from './types.js';

@@ -1,9 +1,9 @@
 /**
- * DETOX's Multi-Krum (spec schemes.md "DETOX", mode 2; spec "DETOX's variants"): shuffle the
- * inputs with the step's seeded rng, split them into `buckets` buckets of sizes differing by at
- * most one (default 2), run Multi-Krum (m = bucket size - f) inside each bucket, and average the
- * bucket results. Every bucket may hold all f Byzantine inputs, so each needs size >= 2f + 3:
- * floor(n / buckets) >= 2f + 3. Cost O(n^2 d / buckets).
+ * DETOX's Multi-Krum (docs/schemes.md "DETOX", mode 2; docs/aggregators.md "detox-multi-krum"):
+ * shuffle the inputs with the step's seeded rng, split them into `buckets` buckets of sizes
+ * differing by at most one (default 2), run Multi-Krum (m = bucket size - f) inside each bucket,
+ * and average the bucket results. Every bucket may hold all f Byzantine inputs, so each needs
+ * size >= 2f + 3: floor(n / buckets) >= 2f + 3. Cost O(n^2 d / buckets).
  */
 import { UsageError } from '../core/errors.js';
 import type { Vec } from '../core/vec.js';

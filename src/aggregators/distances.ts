@@ -1,6 +1,6 @@
 /**
- * Pairwise squared Euclidean distances (spec "Pairwise distances dominate Krum, Multi-Krum,
- * Bulyan and NNM"): the n x n matrix, computed once per call and reused.
+ * Pairwise squared Euclidean distances (docs/aggregators.md "Pairwise distances"): the n x n
+ * matrix Krum, Multi-Krum, Bulyan, NNM and geomedian start from, computed once per call and reused.
  *
  * Blocked over d: for each block of BLOCK coordinates, every pair (i, j) is accumulated while the
  * block's n slices sit in L2 (15 x 2048 x 4 bytes = 120 KB), so each input is read from memory
@@ -137,9 +137,9 @@ export function pairwiseSqDistances(inputs: readonly Vec[], norms?: Float64Array
 }
 
 /**
- * Krum scores over a subset (spec "Krum"): score(i) = sum of the squared distances from i to its
- * `k` nearest other members of `members` (k clamped to [0, |members| - 1]). Returned in the order
- * of `members`.
+ * Krum scores over a subset (docs/aggregators.md "Krum"): score(i) = sum of the squared distances
+ * from i to its `k` nearest other members of `members` (k clamped to [0, |members| - 1]). Returned
+ * in the order of `members`.
  */
 export function krumScores(D: Float64Array, n: number, members: readonly number[], k: number): number[] {
   const m = members.length;

@@ -1,8 +1,9 @@
 /**
- * Geometric median (spec "Aggregators"): `argmin_z sum_i ||z - x_i||` by smoothed Weiszfeld:
- * start at the mean; `w_i = 1 / max(nu, ||z - x_i||)`, `z <- sum w_i x_i / sum w_i`; stop after
- * `iters` updates or when `||z_new - z|| <= tol * ||z_new||` (tol = 0: never early). Requires
- * n > 2f (breakdown 1/2). Cost O(T nd) directly, O(n^2 d + T n^2) in coefficient space.
+ * Geometric median (docs/aggregators.md "Geometric median"): `argmin_z sum_i ||z - x_i||` by
+ * smoothed Weiszfeld: start at the mean; `w_i = 1 / max(nu, ||z - x_i||)`,
+ * `z <- sum w_i x_i / sum w_i`; stop after `iters` updates or when
+ * `||z_new - z|| <= tol * ||z_new||` (tol = 0: never early). Requires n > 2f (breakdown 1/2). Cost
+ * O(T nd) directly, O(n^2 d + T n^2) in coefficient space.
  *
  * Two exact-arithmetic-equivalent ways to run the same iteration:
  * - direct: each iteration is one pass over the inputs: per cache block of coordinates the new z

@@ -1,5 +1,5 @@
 /**
- * Aggregation rules for programmatic use (spec/aggregators-attacks.md). Typical use:
+ * Aggregation rules for programmatic use (docs/aggregators.md). Typical use:
  *
  * ```ts
  * import { buildAggregator } from 'draco/aggregators';

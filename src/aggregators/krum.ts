@@ -1,8 +1,8 @@
 /**
- * Krum (Blanchard et al. 2017; spec "Aggregators"): score(i) = sum of the squared distances from
- * x_i to its n - f - 2 nearest other inputs; output the input with the lowest score (ties: lowest
- * index). Requires n >= 2f + 3. Cost O(n^2 d) for the distance matrix (distances.ts), O(n^2 log n)
- * for the scores.
+ * Krum (Blanchard et al. 2017; docs/aggregators.md "Krum"): score(i) = sum of the squared distances
+ * from x_i to its n - f - 2 nearest other inputs; output the input with the lowest score
+ * (ties: lowest index). Requires n >= 2f + 3. Cost O(n^2 d) for the distance matrix (distances.ts),
+ * O(n^2 log n) for the scores.
  */
 import type { Vec } from '../core/vec.js';
 import { krumScores, orderByScore, pairwiseSqDistances } from './distances.js';

@@ -1,5 +1,5 @@
 /**
- * mean (spec "Aggregators"): `(1/n) sum x_i`. No robustness; the adversary-free baseline.
+ * mean (docs/aggregators.md "Mean"): `(1/n) sum x_i`. No robustness; the adversary-free baseline.
  * Cost O(nd), memory-bound.
  */
 import { arenaOf } from '../core/simd/arena.js';

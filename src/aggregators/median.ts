@@ -1,8 +1,8 @@
 /**
- * Coordinate-wise median (spec "Aggregators"): per coordinate the middle value; for even n the
- * mean of the two middle values. Tolerates f < n/2. Cost O(nd) reads; per coordinate a pruned
- * selection network (float32, n <= 40: sorting-network.ts, ~n log^2 n branch-free compares),
- * else an insertion sort of the lower half (n <= 24) or a quickselect over a transposed cache tile
+ * Coordinate-wise median (docs/aggregators.md "Median"): per coordinate the middle value; for even
+ * n the mean of the two middle values. Tolerates f < n/2. Cost O(nd) reads; per coordinate a pruned
+ * selection network (float32, n <= 40: sorting-network.ts, ~n log^2 n branch-free compares), else
+ * an insertion sort of the lower half (n <= 24) or a quickselect over a transposed cache tile
  * (columns.ts).
  */
 import type { Vec } from '../core/vec.js';

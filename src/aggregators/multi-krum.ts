@@ -1,7 +1,7 @@
 /**
- * Multi-Krum (spec "Aggregators"): score every input as Krum does (n - f - 2 nearest), average
- * the m lowest-score inputs (ties: lowest index); default m = n - f. Requires n >= 2f + 3 and
- * 1 <= m <= n. Cost O(n^2 d).
+ * Multi-Krum (docs/aggregators.md "Multi-Krum"): score every input as Krum does
+ * (n - f - 2 nearest), average the m lowest-score inputs (ties: lowest index); default m = n - f.
+ * Requires n >= 2f + 3 and 1 <= m <= n. Cost O(n^2 d).
  */
 import { UsageError } from '../core/errors.js';
 import { AUTO, isAuto } from '../core/spec.js';

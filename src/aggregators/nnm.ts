@@ -1,5 +1,5 @@
 /**
- * Nearest-neighbour mixing (Allouah et al. 2023; spec "Pre-aggregators"): replace each x_i with
+ * Nearest-neighbour mixing (Allouah et al. 2023; docs/aggregators.md "NNM"): replace each x_i with
  * the mean of its n - f nearest inputs, itself included (ties: lower index), then the rule.
  * One pairwise distance matrix (distances.ts). Requires n > f. Cost O(n^2 d).
  */

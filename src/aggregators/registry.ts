@@ -123,13 +123,26 @@ export function buildAggregator(spec: string, opts: BuildOptions): Aggregator {
   return agg;
 }
 
+/**
+ * `buildAggregator` for a spec or a rule object (a user's `Aggregator`): the object gets the
+ * `opts.pre` chain in front and the same precondition check.
+ */
+export function resolveAggregator(rule: string | Aggregator, opts: BuildOptions): Aggregator {
+  if (typeof rule === 'string') return buildAggregator(rule, opts);
+  const agg = composeAggregator(parsePreAggregators(opts.pre), rule);
+  const problem = agg.precondition(opts.n, opts.f);
+  if (problem) throw new UsageError(problem);
+  return agg;
+}
+
 /** Convenience: `buildAggregator(spec, { n, f })`. */
 export function getAggregator(spec: string, n: number, f: number): Aggregator {
   return buildAggregator(spec, { n, f });
 }
 
 /** The rule's name without parameters or pre-aggregators (`bucketing:b=2+krum:x=1` -> `krum`). */
-export function ruleName(spec: string): string {
+export function ruleName(spec: string | Aggregator): string {
+  if (typeof spec !== 'string') return spec.name;
   const parts = splitChain(spec);
   const last = parts[parts.length - 1] ?? '';
   const i = last.indexOf(':');

@@ -1,10 +1,10 @@
 /**
- * signSGD with majority vote (Bernstein et al. 2019; spec "Aggregators"): each worker sends the
- * sign of its gradient packed one bit per coordinate (d/8 bytes); the PS outputs
- * sign(sum_i sign_i) per coordinate, ties -> 0, and the optimizer applies the learning rate to
- * that sign vector (the uncoded scheme reports samplesCovered = 1 so the PS does not rescale).
- * No precondition (a vote: a strict majority of honest signs wins each coordinate). Cost O(nd)
- * bit operations, d/8 bytes per worker.
+ * signSGD with majority vote (Bernstein et al. 2019; docs/aggregators.md "Sign majority"): each
+ * worker sends the sign of its gradient packed one bit per coordinate (d/8 bytes); the PS outputs
+ * sign(sum_i sign_i) per coordinate, ties -> 0, and the optimizer applies the learning rate to that
+ * sign vector (the uncoded scheme reports samplesCovered = 1 so the PS does not rescale). No
+ * precondition (a vote: a strict majority of honest signs wins each coordinate). Cost O(nd) bit
+ * operations, d/8 bytes per worker.
  *
  * One bit cannot encode sign(0) = 0, so a worker's sign is -1 for v < 0 and +1 otherwise (v = 0,
  * -0 included); the float path below uses the same convention, so packed and unpacked inputs

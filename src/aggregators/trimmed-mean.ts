@@ -1,10 +1,10 @@
 /**
- * Trimmed mean (spec "Aggregators"): per coordinate drop the b largest and b smallest values and
- * average the remaining n - 2b; default b = f. Requires n > 2b. Cost O(nd) reads; per coordinate
- * a selection network for float32 and n <= 40 (sorting-network.ts), else an insertion sort for
- * n <= 24 and two quickselects (O(n)) above (columns.ts). The kept values are summed in rank order
- * (network and insertion sort alike, so the two agree bitwise), except on the quickselect path,
- * which sums them in partition order.
+ * Trimmed mean (docs/aggregators.md "Trimmed mean"): per coordinate drop the b largest and b
+ * smallest values and average the remaining n - 2b; default b = f. Requires n > 2b. Cost O(nd)
+ * reads; per coordinate a selection network for float32 and n <= 40 (sorting-network.ts), else an
+ * insertion sort for n <= 24 and two quickselects (O(n)) above (columns.ts). The kept values are
+ * summed in rank order (network and insertion sort alike, so the two agree bitwise), except on the
+ * quickselect path, which sums them in partition order.
  */
 import { UsageError } from '../core/errors.js';
 import { AUTO, isAuto } from '../core/spec.js';

@@ -1,5 +1,5 @@
 /**
- * Robust aggregation rules (spec/aggregators-attacks.md "Aggregators"). One file per rule, one
+ * Robust aggregation rules (docs/aggregators.md "Aggregators"). One file per rule, one
  * shared signature, registered by name in `registry.ts` with typed numeric parameters (like
  * attacks): `parseAggregator('trimmed-mean:b=2')`, `buildAggregator('krum', { n, f })`.
  *
@@ -79,8 +79,8 @@ export interface AggregatorDef {
 }
 
 /**
- * A pre-aggregator (spec "Pre-aggregators"): maps the n inputs to n' vectors the rule then
- * aggregates (bucketing: n' = ceil(n / b) bucket means; NNM: n' = n).
+ * A pre-aggregator (docs/aggregators.md "Pre-aggregators"): maps the n inputs to n' vectors the
+ * rule then aggregates (bucketing: n' = ceil(n / b) bucket means; NNM: n' = n).
  */
 export interface PreAggregator {
   readonly name: string;

@@ -5,7 +5,7 @@ import { normalQuantile } from './normal.js';
 import { sameShape, type AttackDef } from './types.js';
 
 /**
- * ALIE's default z (Baruch et al. 2019; spec/aggregators-attacks.md "Attacks"): with
+ * ALIE's default z (Baruch et al. 2019; docs/attacks.md "alie"): with
  * `s_ = floor(n/2 + 1) - f` honest supporters needed, `z_max = PhiInverse((n - s_) / n)`.
  * E.g. n = 15, f = 2: s_ = 6, z_max = PhiInverse(0.6) = 0.2533...
  */

@@ -2,7 +2,7 @@ import { momentsMemo } from './moments.js';
 import { sameShape, type AttackDef } from './types.js';
 
 /**
- * collude (colluding majority capture, spec/aggregators-attacks.md): every Byzantine sends the
+ * collude (colluding majority capture, docs/attacks.md "collude"): every Byzantine sends the
  * same wrong vector `-c * mu - z * sigma` (mu, sigma: moments of the step's honest messages,
  * moments.ts), computed from the shared omniscient context in the same order, so the bytes are
  * identical and any group where the Byzantines hold a strict majority of seats votes it through

@@ -1,13 +1,13 @@
 import { Rng } from '../core/rng.js';
 import { UsageError } from '../core/errors.js';
-import { drawProjection } from '../schemes/mds.js';
+import { drawProjection } from '../schemes/mds/index.js';
 import type { AttackDef } from './types.js';
 
 /**
- * hidden (spec/aggregators-attacks.md "hidden error (coded)"): add an error vector orthogonal to
+ * hidden (docs/attacks.md "hidden"): add an error vector orthogonal to
  * the projection the attacker believes the PS uses, so that the projected syndromes stay zero.
  * Aimed at the cyclic code and Solon, whose messages are planar complex (real parts, then
- * imaginary parts; see schemes/mds.ts): every plane (two, or four for float64x2 messages) is made
+ * imaginary parts; see schemes/mds/): every plane (two, or four for float64x2 messages) is made
  * orthogonal to the guessed f. The plane length is the scheme's (AttackContext.planeLength);
  * without it, half the message.
  *

@@ -1,7 +1,7 @@
 /**
  * What the omniscient attacks (ALIE, IPM, collude, mimic) read from their context: the honest
  * messages of the step, and their coordinate-wise mean `mu` and standard deviation `sigma`
- * (spec/aggregators-attacks.md "Attacks").
+ * (docs/attacks.md "Moments").
  *
  * - sigma is the POPULATION standard deviation (divide by the number h of honest messages), as
  *   ByzFL's ALittleIsEnough (`std(unbiased=False)`): the attacker knows the exact honest set, so

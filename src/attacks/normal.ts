@@ -1,7 +1,7 @@
 /**
  * The standard normal distribution function Phi and its inverse, for ALIE's z_max
- * (spec/aggregators-attacks.md "Attacks": `z_max = PhiInverse((n - s_)/n)`). JavaScript has no
- * erf, so both are implemented here to about 1e-15 relative accuracy.
+ * (docs/attacks.md "alie": `z_max = PhiInverse((n - s_needed)/n)`; "Normal quantile"). JavaScript
+ * has no erf, so both are implemented here to about 1e-15 relative accuracy.
  */
 
 const SQRT_2PI = Math.sqrt(2 * Math.PI);

@@ -1,5 +1,5 @@
 /**
- * Placement (spec/aggregators-attacks.md "Placement"): which workers are Byzantine at step t.
+ * Placement (docs/attacks.md "Placement"): which workers are Byzantine at step t.
  * Both rules are seeded, so every engine picks the same ranks.
  */
 import { UsageError } from '../core/errors.js';
@@ -63,7 +63,7 @@ export function replicaGroups(assignment: readonly (readonly number[])[]): numbe
 }
 
 /**
- * worst (DETOX/ByzShield worst case, spec/aggregators-attacks.md "Placement"): omniscient and
+ * worst (DETOX/ByzShield worst case, docs/attacks.md "worst"): omniscient and
  * fixed for the run; captures as many groups as s allows. A group of m members falls to
  * floor(m/2) + 1 Byzantines (a strict majority of its bytes vote; = ceil(r/2) for odd r; for even
  * m, m/2 seats only force a tie). Groups are captured cheapest first (smallest, then lowest rank),

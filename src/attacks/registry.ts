@@ -38,3 +38,9 @@ export function parseAttack(spec: string): { attack: Attack; params: Record<stri
   const { name, params } = parseSpec(spec, 'attack', (n) => attacks.get(n).defaults);
   return { attack: attacks.get(name).create(params), params };
 }
+
+/** Build the attack a spec names, remembering the spec (worker processes rebuild it from it). */
+export function createAttack(spec: string): Attack {
+  const { attack } = parseAttack(spec);
+  return Object.isFrozen(attack) ? attack : Object.assign(attack, { spec: spec.trim() });
+}

@@ -1,5 +1,5 @@
 /**
- * Attacks (spec/aggregators-attacks.md "Attacks"): what a Byzantine worker sends instead of its
+ * Attacks (docs/attacks.md "Attacks", "Context"): what a Byzantine worker sends instead of its
  * honest message. One file per attack, registered by name with typed parameters.
  */
 import type { Rng } from '../core/rng.js';
@@ -27,6 +27,11 @@ export interface AttackContext {
 
 export interface Attack {
   readonly name: string;
+  /**
+   * The spec it was built from (`createAttack` sets it). Worker processes rebuild an attack from
+   * its spec, or from its name when it has none (a plugin's attack with its defaults).
+   */
+  readonly spec?: string;
   /** Needs every honest message of the step (the engine then computes those first). */
   readonly omniscient: boolean;
   /**

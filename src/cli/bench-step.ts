@@ -1,7 +1,7 @@
 /** `draco bench step`: median ms of one gradient computation per zoo model. */
 import { Command, Option } from 'commander';
 import { UsageError } from '../core/errors.js';
-import { benchStep, profileStep } from '../models/bench.js';
+import { benchStep, profileStep } from '../bench/step.js';
 import { listModels } from '../models/registry.js';
 import { positiveInt } from './args.js';
 

@@ -1,6 +1,6 @@
 /** `draco bench transport`: PS <-> worker throughput over the wire protocol, and step overhead. */
 import { Command, InvalidArgumentError } from 'commander';
-import { benchEcho, benchStepOverhead } from '../cluster/bench.js';
+import { benchEcho, benchStepOverhead } from '../bench/cluster.js';
 import { positiveInt } from './args.js';
 
 function sizeList(value: string): number[] {

@@ -1,17 +1,24 @@
 /** `draco list`: every registered model, dataset, scheme, aggregator, attack and placement. */
 import { Command } from 'commander';
 import { formatDefaults } from '../core/spec.js';
-import { aggregators } from '../aggregators/registry.js';
+import { aggregators, preAggregators } from '../aggregators/registry.js';
 import { placements } from '../attacks/placement.js';
 import { attacks } from '../attacks/registry.js';
 import { listDatasets } from '../data/registry.js';
 import { getModelDef, listModels } from '../models/registry.js';
 import { schemes } from '../schemes/registry.js';
+import { loadPlugins } from '../build/plugins.js';
 
 export function listCommand(): Command {
   return new Command('list')
     .summary('list models, datasets, schemes, aggregators, attacks, placements')
-    .action(() => {
+    .option(
+      '--plugin <file>',
+      "also list this plugin's components (repeatable; docs/plugins.md)",
+      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+    )
+    .action(async (o: { plugin?: string[] }) => {
+      await loadPlugins(o.plugin ?? []);
       const lines: string[] = [];
       const section = (title: string, rows: [string, string][]) => {
         lines.push(`${title}:`);
@@ -32,7 +39,17 @@ export function listCommand(): Command {
       );
       section(
         'aggregators',
-        aggregators.entries().map(([n, a]) => [n, a.description]),
+        aggregators.entries().map(([n, a]) => {
+          const params = formatDefaults(a.defaults);
+          return [params ? `${n}:${params}` : n, a.description];
+        }),
+      );
+      section(
+        'pre-aggregators',
+        preAggregators.entries().map(([n, a]) => {
+          const params = formatDefaults(a.defaults);
+          return [params ? `${n}:${params}` : n, a.description];
+        }),
       );
       section(
         'attacks',

@@ -4,7 +4,7 @@
  * workers are started elsewhere with `draco worker --connect ADDR --key worker-<i>.key`.
  */
 import type { Command } from 'commander';
-import { setClusterOverrides } from '../cluster/index.js';
+import { setClusterOverrides } from '../build/engine.js';
 import { trainCommand } from './train.js';
 
 export function psCommand(): Command {

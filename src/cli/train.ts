@@ -7,17 +7,22 @@ import { aggregators } from '../aggregators/registry.js';
 import { attacks } from '../attacks/registry.js';
 import { formatDefaults } from '../core/spec.js';
 import { schemes } from '../schemes/registry.js';
-import { readConfigFile, resolveConfig, TrainConfigSchema, type TrainConfig } from '../experiment/config.js';
-import { train, type StepRecord, type TrainSummary } from '../train/loop.js';
+import { readConfigFile, resolveConfig, TrainConfigSchema, type TrainConfig } from '../build/config.js';
+import { absolutePaths } from '../build/components.js';
+import { checkExportTarget } from '../build/export.js';
+import { loadPlugins } from '../build/plugins.js';
+import { readResumeCheckpoint } from '../build/resume.js';
+import { trainResolved } from '../build/train.js';
+import type { StepRecord, TrainSummary } from '../train/loop.js';
 import { RunWriter } from '../train/output.js';
-import { readResumeCheckpoint } from '../cluster/checkpoint.js';
 import { RunFailed } from '../core/errors.js';
 
 /** Flag name (kebab) -> config key (camel), in the order `--help` lists them. */
-const FLAGS: [flag: string, key: keyof TrainConfig, kind: 'int' | 'num' | 'str', arg: string][] = [
-  ['model', 'model', 'str', 'name'],
+const FLAGS: [flag: string, key: keyof TrainConfig, kind: 'int' | 'num' | 'str' | 'list', arg: string][] = [
+  ['model', 'model', 'str', 'name|model.json'],
   ['dataset', 'dataset', 'str', 'name'],
   ['data-dir', 'dataDir', 'str', 'dir'],
+  ['plugin', 'plugins', 'list', 'file'],
   ['workers', 'workers', 'int', 'n'],
   ['byzantine', 'byzantine', 'int', 's'],
   ['scheme', 'scheme', 'str', 'name'],
@@ -43,6 +48,7 @@ const FLAGS: [flag: string, key: keyof TrainConfig, kind: 'int' | 'num' | 'str',
   ['seed', 'seed', 'int', 'k'],
   ['backend', 'backend', 'str', 'name'],
   ['out', 'out', 'str', 'dir'],
+  ['export-model', 'exportModel', 'str', 'dir'],
   ['engine', 'engine', 'str', 'name'],
   ['cluster', 'cluster', 'str', 'file'],
   ['step-deadline-ms', 'stepDeadlineMs', 'int', 'ms'],
@@ -78,11 +84,13 @@ export function trainCommand(): Command {
   for (const [flag, key, kind, arg] of FLAGS) {
     const desc = TrainConfigSchema.shape[key].description ?? '';
     const def = schemaDefault(key);
+    const shown = def !== undefined && !(Array.isArray(def) && def.length === 0);
     const opt = new Option(
       `--${flag} <${arg}>`,
-      desc + (def !== undefined ? ` (default: ${String(def)})` : ''),
+      desc + (kind === 'list' ? ' (repeatable)' : '') + (shown ? ` (default: ${String(def)})` : ''),
     );
-    if (kind !== 'str') opt.argParser(parseNumber(kind));
+    if (kind === 'list') opt.argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
+    else if (kind !== 'str') opt.argParser(parseNumber(kind));
     cmd.addOption(opt);
   }
   cmd.option('--quiet', 'no progress bar or summary table (errors only)');
@@ -107,9 +115,13 @@ Examples:
   draco train --scheme cyclic --attack constant       # exact decoding, one message of d reals
   draco train --scheme solon --compression 2          # d/2 reals per message
   draco train --config job.yaml --seed 3
+  draco train --model ./model.json --dataset npy --data-dir data/   # your tfjs model on your data
+  draco train --plugin ./my-rule.js --scheme uncoded --aggregator my-rule --engine local
 
 With --out DIR: DIR/metrics.jsonl (one record per step), DIR/summary.json (final accuracy,
-paramsSha256, bytes per worker per step, suspects, resolved config), DIR/params.npy.`,
+paramsSha256, bytes per worker per step, suspects, resolved config), DIR/params.npy.
+With --export-model DIR: the final model (tfjs models: model.json + weights.bin for
+tf.loadLayersModel; zoo models: params.npy + layout.json). Plugins: docs/plugins.md.`,
   );
   cmd.action(async (opts: Record<string, unknown>) => {
     const fileCfg = typeof opts.config === 'string' ? normalizeKeys(readConfigFile(opts.config)) : {};
@@ -121,7 +133,7 @@ paramsSha256, bytes per worker per step, suspects, resolved config), DIR/params.
     // Name a bad value by its flag when it came from a flag, by its key when it came from the file.
     const label = (key: string) => (key in flagCfg ? `--${FLAGS.find((f) => f[1] === key)![0]}` : key);
     const where = typeof opts.config === 'string' ? opts.config : 'options';
-    const config = resolveConfig({ ...fileCfg, ...flagCfg }, where, label);
+    const config = absolutePaths(resolveConfig({ ...fileCfg, ...flagCfg }, where, label));
     await runTrain(config, opts.quiet === true);
   });
   return cmd;
@@ -141,6 +153,8 @@ function camel(s: string): string {
 async function runTrain(config: TrainConfig, quiet: boolean): Promise<void> {
   // Every check on the checkpoint and the output folder comes before the first write, and before
   // any engine or cluster key is touched.
+  await loadPlugins(config.plugins);
+  if (config.exportModel !== undefined) checkExportTarget(config.exportModel);
   const ck = config.resume !== undefined ? readResumeCheckpoint(config) : null;
   const writer = config.out
     ? new RunWriter(config.out, {
@@ -185,28 +199,33 @@ async function runTrain(config: TrainConfig, quiet: boolean): Promise<void> {
   let acc = '  -  ';
   let suspects = 0;
   try {
-    const { summary, params } = await train(config, {
-      onStart({ scheme, dataset, model }) {
-        if (quiet) return;
-        process.stderr.write(
-          `draco train: ${model.name} (${model.numParams.toLocaleString('en-US')} params) on ${dataset.name} ` +
-            `(${dataset.train.n} train / ${dataset.test.n} test), ${config.workers} workers, ${config.byzantine} Byzantine ` +
-            `(${config.attack}, ${config.placement} placement)\n  scheme: ${scheme.describe()}\n`,
-        );
-        bar?.start(config.steps, ck?.meta.step ?? 0, { loss: '  -  ', acc, sus: 0 });
-      },
-      onStep(rec: StepRecord) {
-        writer?.step(rec);
-        suspects += rec.suspects.length;
-        if (rec.testAccuracy !== undefined) acc = (100 * rec.testAccuracy).toFixed(2) + '%';
-        if (bar) bar.update(rec.step + 1, { loss: fmtLoss(rec.trainLoss), acc, sus: suspects });
-        else if (!quiet && rec.testAccuracy !== undefined) {
+    const { summary, params } = await trainResolved(
+      config,
+      {},
+      {
+        onStart({ scheme, dataset, model }) {
+          if (quiet) return;
           process.stderr.write(
-            `step ${rec.step + 1}/${config.steps}  train loss ${fmtLoss(rec.trainLoss)}  test acc ${acc}  suspects ${suspects}\n`,
+            `draco train: ${model.name} (${model.numParams.toLocaleString('en-US')} params) on ${dataset.name} ` +
+              `(${dataset.train.n} train / ${dataset.test.n} test), ${config.workers} workers, ${config.byzantine} Byzantine ` +
+              `(${config.attack}, ${config.placement} placement)\n  scheme: ${scheme.describe()}\n`,
           );
-        }
+          bar?.start(config.steps, ck?.meta.step ?? 0, { loss: '  -  ', acc, sus: 0 });
+        },
+        onStep(rec: StepRecord) {
+          writer?.step(rec);
+          suspects += rec.suspects.length;
+          if (rec.testAccuracy !== undefined) acc = (100 * rec.testAccuracy).toFixed(2) + '%';
+          if (bar) bar.update(rec.step + 1, { loss: fmtLoss(rec.trainLoss), acc, sus: suspects });
+          else if (!quiet && rec.testAccuracy !== undefined) {
+            process.stderr.write(
+              `step ${rec.step + 1}/${config.steps}  train loss ${fmtLoss(rec.trainLoss)}  test acc ${acc}  suspects ${suspects}\n`,
+            );
+          }
+        },
       },
-    });
+      ck ?? undefined,
+    );
     bar?.stop();
     writer?.finish(summary, params);
     if (!quiet) printSummary(summary, config.out);

@@ -3,6 +3,9 @@ import { Command } from 'commander';
 import { UsageError } from '../core/errors.js';
 import { parseWorkerKey, readWorkerKey } from '../cluster/keys.js';
 import { runWorker } from '../cluster/worker.js';
+import { buildWorkerContext } from '../build/components.js';
+import { resolveConfig } from '../build/config.js';
+import { loadPlugins } from '../build/plugins.js';
 import { nonNegativeInt } from './args.js';
 
 export function workerCommand(): Command {
@@ -12,7 +15,9 @@ export function workerCommand(): Command {
       "Connect to the PS at ADDR with this worker's key (worker-<i>.key from `draco keys`; the rank is the " +
         "key's), prove the rank, receive the run config, load the dataset and model (same seed -> same " +
         "initial model), then answer every step with this rank's message until the PS says the run is over. " +
-        "The key comes from --key FILE or the environment variable DRACO_WORKER_KEY (the file's text).\n\n" +
+        "The key comes from --key FILE or the environment variable DRACO_WORKER_KEY (the file's text). " +
+        'A run that names plugin components (docs/plugins.md) needs the same plugin files here, given with ' +
+        '--plugin; a worker never loads code the PS names.\n\n' +
         'Exit 0 at the end of the run; exit 2 with one line when the PS refuses the key, cannot be reached ' +
         'or stops answering for --timeout-ms, or another process authenticates as the same rank.',
     )
@@ -29,6 +34,11 @@ export function workerCommand(): Command {
       nonNegativeInt,
       120_000,
     )
+    .option(
+      '--plugin <file>',
+      'load this plugin module before building the run (repeatable; the PS run must use the same plugins)',
+      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+    )
     .option('--exit-with-parent', 'exit when the parent process dies (used by --engine local)')
     .option('--verbose', 'log set-up and exit to stderr')
     .action(
@@ -39,6 +49,7 @@ export function workerCommand(): Command {
         timeoutMs: number;
         exitWithParent?: boolean;
         verbose?: boolean;
+        plugin?: string[];
       }) => {
         const env = process.env.DRACO_WORKER_KEY;
         let key;
@@ -50,7 +61,14 @@ export function workerCommand(): Command {
           );
         if (o.rank !== undefined && o.rank !== key.rank)
           throw new UsageError(`--rank ${o.rank} but the key is rank ${key.rank}'s`);
+        // Only this command line's plugins: the PS's config never names code for a worker to load.
+        await loadPlugins(o.plugin ?? []);
         await runWorker({
+          build: (description) =>
+            buildWorkerContext({
+              ...resolveConfig(description, 'the config the PS sent'),
+              plugins: [],
+            }),
           connect: o.connect,
           key,
           timeoutMs: o.timeoutMs,

@@ -1,98 +1,12 @@
 /**
- * Build the engine the config names: `inprocess` (simulated), `local` (PS + n worker processes on
- * this machine) or `remote` (PS binds the address of a cluster file; workers started elsewhere
- * with `draco worker`).
+ * The cluster: engines that run the workers' side of a step (types.ts), in this process
+ * (`InProcessEngine`) or in worker processes over ZeroMQ (`ProcessEngine` binds an address that
+ * `draco worker` processes connect to; `LocalEngine` also spawns them on this machine). Which
+ * engine a run uses is the builder's choice (src/build/engine.ts).
  */
-import { UsageError } from '../core/errors.js';
-import { readConfigFile, type TrainConfig } from '../experiment/config.js';
-import { InProcessEngine } from './inprocess.js';
-import { readPsKeys, type PsKeys } from './keys.js';
-import { LocalEngine } from './local.js';
-import { ProcessEngine } from './process-engine.js';
-import { checkEndpoint } from './protocol.js';
-import type { Engine } from './types.js';
-import type { WorkerContext } from './worker-step.js';
-
-/** What the PS built for the run (src/cluster/worker-step.ts). */
-export type EngineContext = WorkerContext;
-
-/** What a cluster file (`--cluster FILE`, YAML or JSON) holds. */
-export interface ClusterSpec {
-  /** Endpoint the PS binds, e.g. tcp://0.0.0.0:5555. */
-  bind: string;
-  /** The PS's keys (`key`: path of ps.key from `draco keys`). */
-  keys: PsKeys;
-  startupTimeoutMs: number;
-}
-
-/** Set by `draco ps --bind/--key`, which win over the cluster file. */
-let overrides: { bind?: string; key?: string } = {};
-export function setClusterOverrides(o: { bind?: string; key?: string }): void {
-  overrides = o;
-}
-
-/** Longest a PS waits for its workers before the first step (the timer's limit is ~24.8 days). */
-const MAX_STARTUP_MS = 7 * 24 * 3600 * 1000;
-
-export function resolveCluster(config: TrainConfig): ClusterSpec {
-  const file = config.cluster !== undefined ? readConfigFile(config.cluster) : {};
-  const bind = overrides.bind ?? (typeof file.bind === 'string' ? file.bind : undefined);
-  if (bind === undefined)
-    throw new UsageError(
-      'remote engine: no bind address (draco ps --bind ADDR, or key `bind` of --cluster FILE)',
-    );
-  checkEndpoint(bind, 'bind address', true);
-  if (file.secret !== undefined || file.secretFile !== undefined)
-    throw new UsageError(
-      'cluster secrets are gone: make per-worker keys with `draco keys --workers N --out DIR` and give the PS DIR/ps.key (key `key` or --key)',
-    );
-  const keyPath = overrides.key ?? (typeof file.key === 'string' ? file.key : undefined);
-  if (keyPath === undefined)
-    throw new UsageError(
-      'remote engine: no PS key (draco ps --key DIR/ps.key, or key `key` of --cluster FILE; make one with `draco keys`)',
-    );
-  const t = file.startupTimeoutMs;
-  if (t !== undefined && !(typeof t === 'number' && Number.isInteger(t) && t > 0 && t <= MAX_STARTUP_MS))
-    throw new UsageError(`cluster file: startupTimeoutMs must be an integer from 1 to ${MAX_STARTUP_MS}`);
-  return { bind, keys: readPsKeys(keyPath), startupTimeoutMs: (t as number | undefined) ?? 600_000 };
-}
-
-export async function createEngine(config: TrainConfig, ctx: EngineContext): Promise<Engine> {
-  if (config.engine === 'inprocess') return new InProcessEngine(ctx);
-  const common = {
-    config,
-    scheme: ctx.scheme,
-    numParams: ctx.model.numParams,
-    stepDeadlineMs: config.stepDeadlineMs,
-  };
-  if (config.engine === 'local') return LocalEngine.start({ ...common, startupTimeoutMs: 300_000 });
-  const spec = resolveCluster(config);
-  const e = new ProcessEngine({
-    ...common,
-    bind: spec.bind,
-    keys: spec.keys,
-    startupTimeoutMs: spec.startupTimeoutMs,
-  });
-  await e.bind();
-  process.stderr.write(
-    `draco ps: listening on ${e.endpoint} (CURVE, key set ${spec.keys.fingerprint}), waiting for ${ctx.scheme.n} workers\n`,
-  );
-  // While it waits, the operator sees who is in and what was turned away (a wrong key, say).
-  let said = '';
-  const status = setInterval(() => {
-    const ready = e.readyRanks.length;
-    const refused = [...e.rejectedTotals].map(([k, v]) => `${k} ${v}`).join(', ');
-    const line = `draco ps: ${ready} of ${ctx.scheme.n} workers ready${refused ? `; refused so far: ${refused}` : ''}`;
-    if (line !== said) process.stderr.write(line + '\n');
-    said = line;
-  }, 1000);
-  try {
-    await e.waitReady();
-  } finally {
-    clearInterval(status);
-  }
-  return e;
-}
-
+export { InProcessEngine } from './inprocess.js';
 export { LocalEngine } from './local.js';
-export { ProcessEngine } from './process-engine.js';
+export { ProcessEngine, type ProcessEngineOptions } from './process-engine.js';
+export { runWorker, WorkerExit, type WorkerOptions } from './worker.js';
+export type { Engine, StepRequest, StepResult, WorkerReport } from './types.js';
+export type { WorkerContext } from './worker-step.js';

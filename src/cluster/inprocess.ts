@@ -4,8 +4,8 @@
  *
  * Honest workers with the same task produce identical bytes (deterministic compute), so each
  * distinct (partitions, poisoned?) task is computed once per step and its array handed to every
- * replica (DESIGN §3). Each worker is still charged the time its task took, and the vote still
- * runs on every message.
+ * replica (docs/design.md "Engines"). Each worker is still charged the time its task took, and the
+ * vote still runs on every message.
  */
 import type { Engine, StepRequest, StepResult } from './types.js';
 import { computeMessages, type WorkerContext } from './worker-step.js';

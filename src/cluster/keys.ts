@@ -1,6 +1,6 @@
 /**
- * Per-worker identities (docs/protocol.md "Authentication"). A key set is one PS key and one key
- * per rank. Each party holds two X25519 key pairs:
+ * Per-worker identities (docs/protocol.md "Handshake and sessions"). A key set is one PS key and
+ * one key per rank. Each party holds two X25519 key pairs:
  * - `curve`: the ZeroMQ CURVE key (CurveZMQ, RFC 26). The PS is the CURVE server; its ZAP handler
  *   admits only the workers' public keys, so a peer without a worker key never gets a frame to the
  *   PS, and every byte on the wire is encrypted and authenticated per connection.

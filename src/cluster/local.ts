@@ -33,14 +33,21 @@ export class LocalEngine extends ProcessEngine {
    */
   readonly keySet: KeySet;
 
-  constructor(o: ProcessEngineOptions & { keySet: KeySet }) {
+  /** Plugin modules every worker loads (`draco worker --plugin`), absolute paths. */
+  private readonly plugins: readonly string[];
+
+  constructor(o: ProcessEngineOptions & { keySet: KeySet; plugins?: readonly string[] }) {
     super(o);
     this.keySet = o.keySet;
+    this.plugins = o.plugins ?? [];
   }
 
-  /** `keySet`: the run's keys (default: fresh ones; tests pass their own to play an insider). */
+  /**
+   * `keySet`: the run's keys (default: fresh ones; tests pass their own to play an insider).
+   * `plugins`: modules each worker loads before it builds the run (the PS's own plugins).
+   */
   static async start(
-    o: Omit<ProcessEngineOptions, 'bind' | 'keys'> & { keySet?: KeySet },
+    o: Omit<ProcessEngineOptions, 'bind' | 'keys'> & { keySet?: KeySet; plugins?: readonly string[] },
   ): Promise<LocalEngine> {
     const keySet = o.keySet ?? generateKeySet(o.scheme.n);
     const e = new LocalEngine({ ...o, bind: 'tcp://127.0.0.1:*', keys: psKeysOf(keySet), keySet });
@@ -72,7 +79,16 @@ export class LocalEngine extends ProcessEngine {
     for (let rank = 0; rank < this.o.scheme.n; rank++) {
       const child = spawn(
         process.execPath,
-        [DRACO_BIN, 'worker', '--connect', this.endpoint, '--exit-with-parent', '--timeout-ms', '0'],
+        [
+          DRACO_BIN,
+          'worker',
+          '--connect',
+          this.endpoint,
+          '--exit-with-parent',
+          '--timeout-ms',
+          '0',
+          ...this.plugins.flatMap((p) => ['--plugin', p]),
+        ],
         {
           // Its own key only, through the environment, not argv (argv is world-readable in ps).
           env: { ...process.env, DRACO_WORKER_KEY: JSON.stringify(this.keySet.workers[rank]) },

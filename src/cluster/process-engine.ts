@@ -1,9 +1,11 @@
 /**
- * The PS side of the process engines (DESIGN §5-6): a ZeroMQ ROUTER that workers (DEALERs)
- * connect to. Each step it sends STEP (float32 parameters) to every ready rank and collects one
- * GRAD per rank until all are in or the step deadline passes; a missing message is an erasure.
+ * The PS side of the process engines (docs/design.md "Engines"): the protocol over a transport
+ * that workers connect to (transport.ts; ZeroMQ ROUTER and DEALERs by default,
+ * zmq-transport.ts). Each step it sends STEP (float32 parameters) to every ready rank and
+ * collects one GRAD per rank until all are in or the step deadline passes; a missing message is an
+ * erasure.
  *
- * Who may speak (docs/protocol.md "Authentication"): the socket is a CURVE server whose ZAP
+ * Who may speak (docs/protocol.md "Handshake and sessions"): the socket is a CURVE server whose ZAP
  * handler admits only the run's worker keys, so other peers fail the handshake. A connection then
  * proves its rank by challenge-response under that rank's key (HELLO, CHALLENGE, AUTH) and gets
  * fresh session keys; every later frame is checked under them, so a worker can speak only for
@@ -11,15 +13,14 @@
  * when that connection proves the rank's key; the old one is told (EVICT).
  *
  * Every received frame is checked before anything else looks at it (docs/protocol.md,
- * "Validation"): framing and size, MAC, then session, rank, step, duplicate, dtype, length and
- * finiteness. A refused frame is counted by reason and dropped; it never reaches the model, and a
- * malformed frame never throws out of the receive loop.
+ * "Validation and limits (PS)"): framing and size, MAC, then session, rank, step, duplicate, dtype,
+ * length and finiteness. A refused frame is counted by reason and dropped; it never reaches the
+ * model, and a malformed frame never throws out of the receive loop.
  */
 import { randomBytes } from 'node:crypto';
-import { Context, Router } from 'zeromq';
 import { UsageError } from '../core/errors.js';
 import { allFinite } from '../core/vec.js';
-import type { TrainConfig } from '../experiment/config.js';
+import { messageKind } from '../schemes/message.js';
 import type { Scheme } from '../schemes/types.js';
 import { sessionKeys, type PsKeys } from './keys.js';
 import {
@@ -38,15 +39,19 @@ import {
   type Header,
 } from './protocol.js';
 import type { Engine, StepRequest, StepResult, WorkerReport } from './types.js';
-import { ZAP_DOMAIN, ZapHandler } from './zap.js';
+import type { ServerTransport } from './transport.js';
+import { ZmqServer } from './zmq-transport.js';
 
 export interface ProcessEngineOptions {
   /** ZeroMQ endpoint to bind, e.g. tcp://127.0.0.1:* (random port) or tcp://0.0.0.0:5555. */
   bind: string;
   /** The PS's key file, parsed (keys.ts): its CURVE server key and every rank's key. */
   keys: PsKeys;
-  /** The resolved config sent to workers in CONFIG. */
-  config: TrainConfig;
+  /**
+   * The run's description sent to workers in CONFIG (JSON): what `WorkerOptions.build` turns
+   * into a worker's model, data, scheme and attack.
+   */
+  description: unknown;
   scheme: Scheme;
   numParams: number;
   /** Wait at most this long for a step's messages; the missing ones are erasures. */
@@ -55,6 +60,11 @@ export interface ProcessEngineOptions {
   startupTimeoutMs: number;
   /** Largest payload accepted from an authenticated worker (default: the largest legitimate GRAD). */
   maxPayload?: number;
+  /**
+   * The network, given the frame-size bound it must enforce (default: ZeroMQ with CURVE admitting
+   * the run's worker keys, zmq-transport.ts).
+   */
+  transport?: (limits: { maxMessageSize: number; receiveHighWaterMark: number }) => ServerTransport;
 }
 
 interface Collect {
@@ -95,9 +105,7 @@ export class ProcessEngine implements Engine {
   /** Handshake frames answered (HELLO -> CHALLENGE, AUTH -> session), for accounting in tests. */
   readonly handshakeTotals = { challenges: 0, sessions: 0, evictions: 0 };
   private pending = new Map<string, number>();
-  private readonly context = new Context();
-  private readonly sock: Router;
-  private zap: ZapHandler | null = null;
+  private readonly net: ServerTransport;
   /** By rank: the connection that proved the rank's key last. */
   private readonly sessions: (Session | null)[];
   /** Routing id (hex) -> the rank it authenticated as. */
@@ -129,32 +137,22 @@ export class ProcessEngine implements Engine {
     this.sessions = new Array(this.n).fill(null);
     // The largest legitimate frame is a GRAD of messageLength float64s.
     this.maxPayload = o.maxPayload ?? Math.max(o.scheme.messageLength * 8, 1024);
-    this.sock = new Router({
-      context: this.context,
-      linger: 0,
-      sendHighWaterMark: 0,
-      receiveHighWaterMark: RECEIVE_HWM,
-      // Beyond this ZeroMQ drops the frame and the connection before buffering it whole.
-      maxMessageSize: this.maxPayload + OVERSIZE_BAND,
-      curveServer: true,
-      curvePublicKey: o.keys.curve.public,
-      curveSecretKey: o.keys.curve.secret,
-      zapDomain: ZAP_DOMAIN,
-    });
-    this.configBytes = Buffer.from(JSON.stringify(o.config), 'utf8');
+    // Beyond maxMessageSize the transport drops the frame and the connection before buffering it.
+    const limits = { maxMessageSize: this.maxPayload + OVERSIZE_BAND, receiveHighWaterMark: RECEIVE_HWM };
+    this.net =
+      o.transport?.(limits) ??
+      // Only the run's ranks may connect (the key file may hold more).
+      new ZmqServer({ curve: o.keys.curve, admit: o.keys.workerCurve.slice(0, this.n), ...limits });
+    this.configBytes = Buffer.from(JSON.stringify(o.description), 'utf8');
   }
 
   /** Bind and start receiving. A bad or busy address is a UsageError with one line. */
   async bind(): Promise<void> {
-    // Only the run's ranks may connect (the key file may hold more).
-    this.zap = await ZapHandler.start(this.context, this.o.keys.workerCurve.slice(0, this.n));
     try {
-      await this.sock.bind(this.o.bind);
+      this.endpoint = await this.net.bind(this.o.bind);
     } catch (e) {
-      await this.zap.close();
       throw new UsageError(bindError(this.o.bind, e));
     }
-    this.endpoint = this.sock.lastEndpoint ?? this.o.bind;
     this.loop = this.receiveLoop();
     this.watch = this.watchHandshakes();
   }
@@ -227,12 +225,10 @@ export class ProcessEngine implements Engine {
     for (let r = 0; r < this.n; r++) this.send(r, { type: MsgType.BYE });
     this.closed = true;
     await Promise.race([this.sendChain, new Promise((r) => setTimeout(r, 200))]);
-    // Let the BYEs leave (linger is 0 during the run so that nothing blocks a crash exit).
-    this.sock.linger = 500;
-    this.sock.close();
+    // Let the BYEs leave.
+    await this.net.close(500);
     await this.loop?.catch(() => undefined);
     await this.watch?.catch(() => undefined);
-    await this.zap?.close();
     this.current?.done();
   }
 
@@ -251,10 +247,10 @@ export class ProcessEngine implements Engine {
     this.sendTo(s.id, buildMessage(s.down, { rank, session: this.session, ...h }, payload));
   }
 
-  /** Serialise sends: a zeromq socket allows one send in flight. */
+  /** Serialise sends: a transport takes one send at a time. */
   private sendTo(id: Buffer, frames: Buffer[]): void {
     this.sendChain = this.sendChain.then(
-      () => this.sock.send([id, ...frames]).catch(() => undefined),
+      () => this.net.send(id, frames).catch(() => undefined),
       () => undefined,
     );
   }
@@ -279,31 +275,20 @@ export class ProcessEngine implements Engine {
   }
 
   private async receiveLoop(): Promise<void> {
-    try {
-      for await (const [id, ...parts] of this.sock) {
-        try {
-          this.handle(id, parts);
-        } catch {
-          // A handler bug must not take the PS down; the frame is counted and dropped.
-          this.reject('internal error');
-        }
+    for await (const [id, parts] of this.net.messages()) {
+      try {
+        this.handle(id, parts);
+      } catch {
+        // A handler bug must not take the PS down; the frame is counted and dropped.
+        this.reject('internal error');
       }
-    } catch {
-      // Socket closed.
     }
   }
 
   /** Connections that failed the CURVE handshake (unknown key, garbage, a replayed capture). */
   private async watchHandshakes(): Promise<void> {
-    try {
-      for await (const e of this.sock.events) {
-        if (e.type === 'handshake:error:auth') this.reject('handshake refused: key not in the run');
-        else if (e.type === 'handshake:error:protocol' || e.type === 'handshake:error:other')
-          this.reject('handshake refused: protocol');
-      }
-    } catch {
-      // Socket closed.
-    }
+    for await (const why of this.net.refusals())
+      this.reject(why === 'key' ? 'handshake refused: key not in the run' : 'handshake refused: protocol');
   }
 
   private handle(id: Buffer, parts: Buffer[]): void {
@@ -451,6 +436,5 @@ function stepPayload(params: Float32Array, byzantine: readonly number[]): Buffer
 
 /** The wire dtype of the scheme's messages (packed sign bits travel as bytes). */
 function wireDtype(scheme: Scheme): number {
-  const fmt = (scheme as { messageFormat?: string }).messageFormat;
-  return fmt === 'sign-bits' ? Dtype.UINT8 : dtypeCode(scheme.messageDtype);
+  return dtypeCode(messageKind(scheme));
 }

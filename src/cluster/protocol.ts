@@ -14,6 +14,7 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { UsageError } from '../core/errors.js';
+import type { MessageKind } from '../schemes/message.js';
 
 export const MAGIC = 0x4f435244; // 'DRCO' little-endian
 export const VERSION = 3;
@@ -248,9 +249,7 @@ export function payloadVec(payload: Buffer, dtype: DtypeCode): Float32Array | Fl
   return new Ctor(copy.buffer);
 }
 
-export type MessageDtype = 'float32' | 'float64' | 'sign-bits';
-
-export function dtypeCode(d: MessageDtype): DtypeCode {
+export function dtypeCode(d: MessageKind): DtypeCode {
   return d === 'float64' ? Dtype.FLOAT64 : d === 'sign-bits' ? Dtype.UINT8 : Dtype.FLOAT32;
 }
 

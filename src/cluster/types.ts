@@ -1,7 +1,7 @@
 /**
- * Engines run the worker side of one synchronous step (DESIGN §3 steps 2-3) and hand the PS one
- * message per worker. The in-process engine simulates the cluster in this process; process and
- * remote engines (ZeroMQ) implement the same interface.
+ * Engines run the worker side of one synchronous step (docs/design.md "One step", steps 2-5) and
+ * hand the PS one message per worker. The in-process engine simulates the cluster in this process;
+ * process and remote engines (ZeroMQ) implement the same interface.
  */
 import type { Vec } from '../core/vec.js';
 

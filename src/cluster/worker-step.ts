@@ -5,9 +5,10 @@
  * (poisoned labels for a data-poisoning Byzantine worker), `scheme.encode`, then, for a Byzantine
  * rank, `attack.corrupt` with `Rng.derive(seed, 'attack', step, worker)`.
  *
- * Everything else a worker needs is a pure function of the config and `(seed, step)`: the batch
- * (BatchSchedule) and the attack noise. So a worker process only receives the parameters, the
- * step number and the step's Byzantine ranks.
+ * Everything else a worker needs is a pure function of the run's description and `(seed, step)`:
+ * the batch (BatchSchedule) and the attack noise. So a worker process only receives the
+ * parameters, the step number and the step's Byzantine ranks. The context is built from names in
+ * one place, src/build/components.ts, for the PS and every worker process alike.
  *
  * Omniscient attacks (`attack.omniscient`) need every honest message of the step. A Byzantine
  * worker process computes them itself: it holds the data, the parameters and the scheme, so it
@@ -16,23 +17,19 @@
  * no extra traffic, and the PS learns nothing it could not compute.
  */
 import { Rng } from '../core/rng.js';
-import { packSigns, unpackSigns } from '../aggregators/sign-majority.js';
 import type { Vec } from '../core/vec.js';
-import { parseAttack } from '../attacks/registry.js';
 import type { Attack } from '../attacks/types.js';
 import { gatherBatch } from '../data/batch.js';
-import { loadDataset } from '../data/registry.js';
-import { BatchSchedule } from '../data/schedule.js';
+import type { BatchSchedule } from '../data/schedule.js';
 import type { Dataset } from '../data/types.js';
-import type { TrainConfig } from '../experiment/config.js';
-import { initBackend } from '../models/backend.js';
-import { getModelDef } from '../models/registry.js';
 import type { TrainableModel } from '../models/types.js';
-import { createSchemeFromConfig } from '../schemes/registry.js';
+import { attackView } from '../schemes/message.js';
 import type { GradientOracle, Scheme } from '../schemes/types.js';
 
+/** What a worker computes with; the PS holds the same (its engine may compute for every rank). */
 export interface WorkerContext {
-  config: TrainConfig;
+  /** The run seed: attack noise is derived from (seed, 'attack', step, rank). */
+  seed: number;
   model: TrainableModel;
   dataset: Dataset;
   scheme: Scheme;
@@ -59,30 +56,6 @@ export interface StepMessages {
   honestSamples: number;
 }
 
-/**
- * Build what a worker needs from the resolved config: the same calls in the same order for the PS
- * and every worker process (same seed -> same data, init and scheme).
- */
-export async function buildWorkerContext(config: TrainConfig): Promise<WorkerContext> {
-  const { attack } = parseAttack(config.attack);
-  await initBackend(config.backend);
-  const dataset = loadDataset(config.dataset, { dataDir: config.dataDir, seed: config.seed });
-  const model = getModelDef(config.model).create(dataset.inputShape, dataset.numClasses, config.seed);
-  try {
-    const scheme = createSchemeFromConfig(config, model.numParams);
-    const schedule = new BatchSchedule({
-      numSamples: dataset.train.n,
-      globalBatch: config.batch,
-      numPartitions: scheme.numPartitions,
-      seed: config.seed,
-    });
-    return { config, model, dataset, scheme, attack, schedule };
-  } catch (e) {
-    model.dispose();
-    throw e;
-  }
-}
-
 interface Task {
   grad: Float32Array;
   lossSum: number;
@@ -104,7 +77,7 @@ export function computeMessages(
   params: Float32Array,
   byzantine: readonly number[],
 ): StepMessages {
-  const { model, dataset, scheme, attack, config } = ctx;
+  const { model, dataset, scheme, attack } = ctx;
   model.setParams(params);
   const partitions = ctx.schedule.partitions(step);
   const byz = new Set(byzantine);
@@ -163,11 +136,8 @@ export function computeMessages(
 
   const attackers = outputs.filter((o) => byz.has(o.rank));
   if (attackers.length > 0) {
-    // Sign-bit messages (uncoded + sign-majority): attacks act on the +-1 vector they encode and
-    // the result is sent as its signs, so every attack applies to signSGD too.
-    const signs = scheme.messageFormat === 'sign-bits';
-    const d = signs ? ctx.model.numParams : 0;
-    const view = (m: Vec): Vec => (signs ? unpackSigns(m as unknown as Uint8Array, d) : m);
+    // What the attack sees and sends (sign-bit messages: a +-1 vector, re-packed after).
+    const { toAttack: view, fromAttack } = attackView(scheme, ctx.model.numParams);
     let honest: (Vec | null)[] | undefined;
     if (attack.omniscient) {
       // Every honest rank's message: reused from this call where computed, else computed here (a
@@ -185,14 +155,14 @@ export function computeMessages(
         own: view(o.message),
         step,
         worker: o.rank,
-        rng: Rng.derive(config.seed, 'attack', step, o.rank),
+        rng: Rng.derive(ctx.seed, 'attack', step, o.rank),
         n: scheme.n,
         byzantine,
         honest,
         assignment: attack.omniscient ? scheme.assignment : undefined,
         planeLength: scheme.planeLength,
       });
-      o.message = signs ? (packSigns(sent) as unknown as Vec) : sent;
+      o.message = fromAttack(sent);
       o.encodeMs += performance.now() - s1;
     }
   }

@@ -1,21 +1,21 @@
 /**
- * A worker process (DESIGN §5-6): a ZeroMQ DEALER connected to the PS's ROUTER over CURVE with
- * this worker's own key (keys.ts), talking only to the holder of the PS key. It proves its rank
- * (HELLO with a fresh nonce, the PS's CHALLENGE, AUTH), receives the run's config under the new
- * session keys, builds the dataset, model and scheme itself (same seed -> same initial model),
- * says READY, then answers every STEP (the float32 parameters) with one GRAD: the message
- * computeWorkerMessage gives, the same bytes the in-process engine computes. A Byzantine rank runs
- * its attack here, in its own process.
+ * A worker process (docs/design.md "Engines"; docs/protocol.md): connected to the PS through a
+ * transport (transport.ts; by default a ZeroMQ DEALER over CURVE with this worker's own key,
+ * zmq-transport.ts), talking only to the holder of the PS key. It proves its rank (HELLO with a fresh nonce, the PS's CHALLENGE, AUTH), receives the run's
+ * config under the new session keys, builds the dataset, model and scheme itself
+ * (same seed -> same initial model), says READY, then answers every STEP (the float32 parameters)
+ * with one GRAD: the message computeWorkerMessage gives, the same bytes the in-process engine
+ * computes. A Byzantine rank runs its attack here, in its own process.
  *
  * It never hangs silently: a key the PS refuses, a PS key that does not match, a PS that cannot be
  * reached or stops answering for `timeoutMs`, or another connection taking over this rank each end
  * the worker with one line (a WorkerExit).
  */
 import { randomBytes } from 'node:crypto';
-import { Dealer } from 'zeromq';
 import { UsageError } from '../core/errors.js';
-import { TrainConfigSchema } from '../experiment/config.js';
 import { sessionKeys, type WorkerKey } from './keys.js';
+import type { ClientTransport } from './transport.js';
+import { ZmqClient } from './zmq-transport.js';
 import {
   authentic,
   buildMessage,
@@ -29,7 +29,7 @@ import {
   vecBytes,
   type Header,
 } from './protocol.js';
-import { buildWorkerContext, computeWorkerMessage, type WorkerContext } from './worker-step.js';
+import { computeWorkerMessage, type WorkerContext } from './worker-step.js';
 
 export interface WorkerOptions {
   /** PS address, e.g. tcp://10.0.0.1:5555. */
@@ -42,6 +42,13 @@ export interface WorkerOptions {
   timeoutMs?: number;
   /** Print set-up and exit lines to stderr. */
   verbose?: boolean;
+  /** The network (default: ZeroMQ with CURVE, zmq-transport.ts); tests and other transports. */
+  transport?: () => ClientTransport;
+  /**
+   * Turn the run's description (the CONFIG the PS sends) into what this worker computes with.
+   * A UsageError (an unknown name, a plugin this worker lacks) ends the worker with its line.
+   */
+  build(description: unknown): Promise<WorkerContext>;
 }
 
 /** Why a worker stopped other than by the PS's BYE: one line for the user. */
@@ -59,15 +66,13 @@ const HANDSHAKE_FAILURES = 3;
 export async function runWorker(o: WorkerOptions): Promise<void> {
   checkEndpoint(o.connect);
   const rank = o.key.rank;
-  const sock = new Dealer({
-    linger: 0,
-    receiveHighWaterMark: 0,
-    sendHighWaterMark: 0,
-    maxMessageSize: MAX_PS_PAYLOAD + (1 << 20),
-    curveServerKey: o.key.psCurve,
-    curvePublicKey: o.key.curve.public,
-    curveSecretKey: o.key.curve.secret,
-  });
+  const sock: ClientTransport =
+    o.transport?.() ??
+    new ZmqClient({
+      curve: o.key.curve,
+      serverKey: o.key.psCurve,
+      maxMessageSize: MAX_PS_PAYLOAD + (1 << 20),
+    });
   const log = (m: string) => {
     if (o.verbose) process.stderr.write(`draco worker ${rank}: ${m}\n`);
   };
@@ -122,20 +127,20 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   const up = (h: Partial<Header> & Pick<Header, 'type'>, payload?: Buffer) =>
     send(buildMessage(keys!.up, { rank, session, ...h }, payload));
 
-  // CURVE outcomes: a refused key is final; a handshake that keeps failing means the PS key in the
-  // key file is not this PS's.
-  const events = sock.events;
+  // Handshake outcomes: a refused key is final; a handshake that keeps failing means the PS key in
+  // the key file is not this PS's.
+  const outcomes = sock.handshakes();
   void (async () => {
     try {
-      for await (const e of events) {
-        if (e.type === 'handshake') {
+      for await (const e of outcomes) {
+        if (e === 'ok') {
           handshakes++;
           handshakeFailures = 0;
-        } else if (e.type === 'handshake:error:auth') {
+        } else if (e === 'refused') {
           fail(
             `the PS at ${o.connect} refused this worker's key (it is not in the PS's key set ${o.key.fingerprint}?)`,
           );
-        } else if (e.type === 'handshake:error:protocol' || e.type === 'handshake:error:other') {
+        } else {
           if (++handshakeFailures >= HANDSHAKE_FAILURES && handshakes === 0)
             fail(
               `no secure connection to ${o.connect}: the CURVE handshake failed ${handshakeFailures} times ` +
@@ -178,7 +183,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   let ctx: WorkerContext | null = null;
   let ctxJson = '';
   try {
-    for await (const parts of sock) {
+    for await (const parts of sock.messages()) {
       const r = readFrame(parts, MAX_PS_PAYLOAD);
       if (!r.ok) {
         log(`ignored a frame from the PS: ${r.reason}`);
@@ -219,13 +224,23 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
       if (header.type === MsgType.CONFIG) {
         const json = payload.toString('utf8');
         if (ctx === null || json !== ctxJson) {
-          const cfg = TrainConfigSchema.safeParse(safeJson(json));
-          if (!cfg.success) {
+          const description = safeJson(json);
+          if (description === undefined) {
             fail('the PS sent a config this worker cannot read (different draco versions?)');
             break;
           }
           ctx?.model.dispose();
-          ctx = await buildWorkerContext(cfg.data);
+          ctx = null;
+          try {
+            ctx = await o.build(description);
+          } catch (e) {
+            if (!(e instanceof UsageError)) throw e;
+            const hint = e.message.startsWith('unknown ')
+              ? " (a plugin's names need `draco worker --plugin FILE`)"
+              : '';
+            fail(`cannot build the run the PS describes: ${e.message}${hint}`);
+            break;
+          }
           ctxJson = json;
         }
         log(`ready (${ctx.model.numParams} params, ${ctx.scheme.describe()})`);

@@ -1,7 +1,7 @@
 /**
- * Small dense complex linear algebra for the MDS schemes (spec/schemes.md "Cyclic code",
+ * Small dense complex linear algebra for the MDS schemes (docs/schemes.md "Cyclic code",
  * "Solon"): matrices of a few dozen rows, so clarity beats speed here. The O(n*d) loops over
- * messages live in src/schemes/mds.ts, not here.
+ * messages live in src/schemes/mds/, not here.
  *
  * A complex matrix is row-major with interleaved (re, im) pairs in one Float64Array:
  * element (i, j) is at `2 * (i * cols + j)`.
@@ -290,7 +290,7 @@ export function qrSolve(qr: FullQR, b: CMat): CMat {
  * Backward stable: `a^H x - c` is at rounding level relative to `|a| |x|` whatever the condition
  * of `a`. (Taking rows of the pseudo-inverse `lstsq(a, I)` instead is only forward stable: its
  * rows times `a` miss `I` by cond(a) * eps, which the MDS decoder measured as up to 100x more
- * error at n = 45 with adjacent suspects, spec "Cyclic code" step 5.)
+ * error at n = 45 with adjacent suspects, docs/schemes.md "Cyclic code" step 5.)
  */
 export function qrAdjointSolve(qr: FullQR, c: CMat): CMat {
   const k = qr.cols;

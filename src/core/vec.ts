@@ -1,6 +1,7 @@
 /**
- * Plain typed-array kernels for the hot loops over gradients (DESIGN §4: tfjs ops are far too
- * slow for stacking and combining a handful of long vectors; these loops are memory-bound).
+ * Plain typed-array kernels for the hot loops over gradients (docs/design.md "Hot loops in typed
+ * arrays": tfjs ops are far too slow for stacking and combining a handful of long vectors; these
+ * loops are memory-bound).
  */
 import { createHash } from 'node:crypto';
 

@@ -19,5 +19,8 @@ export {
   DEFAULT_DATASET,
   type LoadDatasetOptions,
 } from './registry.js';
+export { datasetFromArrays, type DatasetArrays } from './arrays.js';
+export { loadNpyDir } from './npy-dir.js';
+export { loadCsvDir } from './csv.js';
 export { gatherBatch, sliceBatch, splitChunks, sampleSize } from './batch.js';
 export { BatchSchedule, type BatchScheduleOptions } from './schedule.js';

@@ -7,6 +7,8 @@ import { resolve } from 'node:path';
 import { UsageError } from '../core/errors.js';
 import { Registry } from '../core/registry.js';
 import { loadCifar10 } from './cifar10.js';
+import { loadCsvDir } from './csv.js';
+import { loadNpyDir, NPY_FILES } from './npy-dir.js';
 import { loadFashionMnist, loadIdxDir, loadMnist } from './mnist.js';
 import { makeSynthetic, type SyntheticOptions } from './synthetic.js';
 import type { Dataset } from './types.js';
@@ -64,6 +66,18 @@ datasets.register('cifar10', {
   load: (o) => loadCifar10(requireDir('cifar10', o, 'data_batch_1.bin..data_batch_5.bin and test_batch.bin')),
   key: dirKey,
 });
+datasets.register('npy', {
+  description:
+    'your arrays: --data-dir DIR holding x_train.npy, y_train.npy, x_test.npy, y_test.npy (docs/data.md)',
+  load: (o) => loadNpyDir(requireDir('npy', o, NPY_FILES.join(', '))),
+  key: dirKey,
+});
+datasets.register('csv', {
+  description:
+    'your table: --data-dir DIR holding train.csv, test.csv (label in the last column; docs/data.md)',
+  load: (o) => loadCsvDir(requireDir('csv', o, 'train.csv and test.csv')),
+  key: dirKey,
+});
 datasets.register('synthetic', {
   description: 'seeded Gaussian clusters, 32-dim, 4 classes, 2048/512 samples (fast tests)',
   load: (o) => {
@@ -73,6 +87,25 @@ datasets.register('synthetic', {
   },
   key: (o) => `${o.seed ?? 0}|${JSON.stringify(o.synthetic ?? {})}`,
 });
+
+/**
+ * Add a dataset by name (plugins). `key` tells cached loads apart (default: the resolved
+ * --data-dir). A name already taken is an error.
+ */
+export function registerDataset(
+  name: string,
+  entry: {
+    description: string;
+    load(opts: LoadDatasetOptions): Dataset;
+    key?(opts: LoadDatasetOptions): string;
+  },
+): void {
+  datasets.register(name, {
+    description: entry.description,
+    load: (o) => entry.load(o),
+    key: entry.key ?? dirKey,
+  });
+}
 
 /** The default dataset name. */
 export const DEFAULT_DATASET = 'mnist';

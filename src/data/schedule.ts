@@ -1,6 +1,6 @@
 /**
- * The seeded batch schedule: `(seed, step) -> sample ids` (DESIGN §3). It is the same for every
- * scheme at the same seed, so schemes are compared on identical data.
+ * The seeded batch schedule: `(seed, step) -> sample ids` (docs/design.md "One step"). It is the
+ * same for every scheme at the same seed, so schemes are compared on identical data.
  *
  * Sampling is without replacement within an epoch: epoch `e` is the permutation
  * `Rng.derive(seed, 'epoch', e).permutation(numSamples)`, the epochs are concatenated into one

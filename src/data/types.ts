@@ -10,7 +10,7 @@ export interface Split {
   /** Sample features, row-major, `n * prod(inputShape)` values. Uint8 pixels are scaled by 1/255. */
   readonly x: Uint8Array | Float32Array;
   /** Class labels in `[0, numClasses)`. */
-  readonly y: Uint8Array;
+  readonly y: Uint8Array | Int32Array;
 }
 
 export interface Dataset {

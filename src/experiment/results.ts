@@ -10,7 +10,7 @@
  *   DIR/aggregation-cost.csv    optional, one AggregationCostRow per (rule, n): PS cost vs n
  */
 import type { NetworkModel } from '../train/time-model.js';
-import type { TrainConfig } from './config.js';
+import type { TrainConfig } from '../build/config.js';
 
 export type { NetworkModel };
 

@@ -9,10 +9,11 @@ import { join } from 'node:path';
 import { UsageError } from '../core/errors.js';
 import { median } from '../core/stats.js';
 import { packageVersion } from '../core/version.js';
-import { train, type StepRecord, type TrainSummary } from '../train/loop.js';
+import { trainResolved } from '../build/train.js';
+import type { StepRecord, TrainSummary } from '../train/loop.js';
 import { RunWriter } from '../train/output.js';
 import { buildAggregator } from '../aggregators/registry.js';
-import { BENCH_EXTRA_RULES, benchAggregate } from '../cli/bench-aggregate.js';
+import { BENCH_EXTRA_RULES, benchAggregate } from '../bench/aggregate.js';
 import {
   resultColumns,
   targetKey,
@@ -87,8 +88,9 @@ export async function runStudy(
     writeFileSync(join(dir, 'config.json'), JSON.stringify(run.config, null, 2) + '\n');
     const writer = new RunWriter(dir);
     try {
-      const { summary, params } = await train(
+      const { summary, params } = await trainResolved(
         { ...run.config, out: dir },
+        {},
         {
           onStep(rec) {
             writer.step(rec);

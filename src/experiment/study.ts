@@ -24,14 +24,14 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { UsageError } from '../core/errors.js';
 import { DEFAULT_NETWORK } from '../train/time-model.js';
-import { createSchemeFromConfig } from '../schemes/registry.js';
+import { buildScheme } from '../build/components.js';
 import {
   formatIssues,
   readConfigFile,
   resolveConfig,
   TrainConfigSchema,
   type TrainConfig,
-} from './config.js';
+} from '../build/config.js';
 import type { RunLabels, StudyManifest, StudyRun } from './results.js';
 
 const Scalar = z.union([z.string(), z.number(), z.boolean()]);
@@ -164,7 +164,7 @@ function matches(config: TrainConfig, pattern: Record<string, unknown>): boolean
 /** Build the scheme once so that a bad combination fails before hours of other runs. */
 function checkBuildable(config: TrainConfig, where: string): void {
   try {
-    createSchemeFromConfig(config, 64);
+    buildScheme(config, 64, 'ps');
   } catch (e) {
     if (e instanceof UsageError) {
       throw new UsageError(

@@ -3,7 +3,7 @@
  * parameters <-> tf.Variables, and the gradient of a batch as one flat Float32Array.
  *
  * Loss: softmax cross-entropy SUMMED over the batch (not averaged), so the gradient of a union
- * of partitions is the sum of their gradients (spec/schemes.md).
+ * of partitions is the sum of their gradients (docs/schemes.md "Notation").
  *
  * Copies at the boundary: the cpu backend keeps a reference to the arrays it is given and hands
  * out its own storage from dataSync; wasm views live in the wasm heap. So parameters are copied
@@ -102,6 +102,10 @@ class TfModel implements TrainableModel {
       off += this.sizes[i];
       return v;
     });
+  }
+
+  layout(): { name: string; shape: number[] }[] {
+    return this.net.params.map((p) => ({ name: p.name, shape: [...p.shape] }));
   }
 
   private live(): tf.Variable[] {

@@ -2,7 +2,7 @@
  * tfjs backend setup. draco computes gradients on the wasm backend (XNNPACK + SIMD, one thread
  * in Node) and keeps the pure-JS cpu backend as a reference. Both are deterministic run to run;
  * they do not agree bit for bit with each other, so every replica in one run must use the same
- * backend (DESIGN.md section 4).
+ * backend (docs/design.md "Determinism").
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';

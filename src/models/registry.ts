@@ -20,3 +20,13 @@ export function getModelDef(name: string): ModelDef {
 export function listModels(): string[] {
   return models.names();
 }
+
+/** Add a model by its `name` (plugins); a name already taken is an error. */
+export function registerModel(def: ModelDef): void {
+  models.register(def.name, def);
+}
+
+/** True if `name` is a registered model. */
+export function hasModel(name: string): boolean {
+  return models.has(name);
+}

@@ -5,7 +5,7 @@
 import type { Batch } from '../data/types.js';
 
 export interface GradientResult {
-  /** Gradient of the SUM of per-sample losses over the batch (spec/schemes.md: we pick the sum). */
+  /** Gradient of the SUM of per-sample losses over the batch (docs/schemes.md "Notation"). */
   grad: Float32Array;
   /** Sum of per-sample losses over the batch. */
   lossSum: number;
@@ -32,6 +32,8 @@ export interface TrainableModel {
   evaluate(batch: Batch): EvalResult;
   /** Release tensors. */
   dispose(): void;
+  /** Each parameter tensor's name and shape, in the flat vector's order (for exports). */
+  layout?(): { name: string; shape: number[] }[];
 }
 
 export interface ModelDef {

@@ -1,13 +1,13 @@
 /**
- * DRACO's cyclic code (spec/schemes.md "Cyclic code"): worker j holds partitions
+ * DRACO's cyclic code (docs/schemes.md "Cyclic code"): worker j holds partitions
  * {j, ..., j + 2s} mod n and sends one complex combination of their gradients (two reals packed
  * per complex value, so d reals per message); the PS locates up to s adversaries with a
  * Reed-Solomon style decoder on a fresh private projection and solves for the exact sum. The
- * machinery is shared with Solon (mds.ts): the cyclic code is Solon with m = 1, r = 2s + 1.
+ * machinery is shared with Solon (schemes/mds/): the cyclic code is Solon with m = 1, r = 2s + 1.
  */
 import { UsageError } from '../core/errors.js';
 import type { Vec } from '../core/vec.js';
-import { createMdsCode, dtypeNote, mdsDecode, mdsEncode } from './mds.js';
+import { createMdsCode, dtypeNote, mdsDecode, mdsEncode } from './mds/index.js';
 import type { DecodeContext, GradientOracle, Scheme, SchemeOptions } from './types.js';
 
 export function createCyclic(opts: SchemeOptions): Scheme {

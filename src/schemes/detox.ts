@@ -33,7 +33,7 @@ import type { Vec } from '../core/vec.js';
 import { splitBuckets } from '../aggregators/detox-multi-krum.js';
 import { meanOf } from '../aggregators/mean.js';
 import { coordinateMedian } from '../aggregators/median.js';
-import { buildAggregator, ruleName } from '../aggregators/registry.js';
+import { buildAggregator, resolveAggregator, ruleName } from '../aggregators/registry.js';
 import type { Aggregator } from '../aggregators/types.js';
 import { groupAssignment, groupSpans, repetitionGroups, voteGroup, type VoteRule } from './repetition.js';
 import type { DecodeContext, DecodeResult, GradientOracle, Scheme, SchemeOptions } from './types.js';
@@ -46,7 +46,7 @@ export function detoxF(s: number, r: number): number {
 }
 
 /**
- * Median of means over `inputs` (spec schemes.md "DETOX" mode 1): a seeded shuffle, `b` buckets
+ * Median of means over `inputs` (docs/schemes.md "DETOX" mode 1): a seeded shuffle, `b` buckets
  * of sizes differing by at most one (larger first), the mean of each, then the coordinate median
  * of the bucket means.
  */
@@ -122,7 +122,7 @@ function buildStage(mode: DetoxMode, opts: SchemeOptions, G: number, f: number, 
         );
       }
       try {
-        return buildAggregator(spec, { n: G, f, pre });
+        return resolveAggregator(spec, { n: G, f, pre });
       } catch (e) {
         return wrap(e);
       }
@@ -159,7 +159,8 @@ export function createDetox(opts: SchemeOptions): Scheme {
   const G = groups.length;
   const f = detoxF(s, r);
   const where = `detox (G = ${G} groups of r = ${r}, f' = floor(s / ceil(r/2)) = floor(${s} / ${Math.ceil(r / 2)}) = ${f})`;
-  const aggregator = buildStage(mode, opts, G, f, where);
+  // Workers only encode: the robust stage runs at the PS alone.
+  const aggregator: Aggregator | null = opts.role === 'worker' ? null : buildStage(mode, opts, G, f, where);
 
   const assignment = groupAssignment(groups, n); // as the repetition code
   const rules = groups.map((g) => detoxVoteRule(g.length));
@@ -173,10 +174,11 @@ export function createDetox(opts: SchemeOptions): Scheme {
     messageLength: d,
     messageDtype: 'float32',
     describe() {
-      return `${G} groups (r = ${r}): ranks ${groupSpans(groups)}; majority vote, then ${aggregator.name} over the group outputs with f' = ${f}`;
+      return `${G} groups (r = ${r}): ranks ${groupSpans(groups)}; majority vote, then ${aggregator?.name ?? mode} over the group outputs with f' = ${f}`;
     },
     encode: (worker: number, gradient: GradientOracle) => gradient(assignment[worker]),
     decode(messages: readonly (Vec | null)[], ctx: DecodeContext): DecodeResult {
+      if (aggregator === null) throw new Error('detox: a worker-side scheme cannot decode');
       const suspects: number[] = [];
       const failures: string[] = [];
       const winners: Vec[] = [];

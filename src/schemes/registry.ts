@@ -1,4 +1,3 @@
-import type { TrainConfig } from '../experiment/config.js';
 import { Registry } from '../core/registry.js';
 import { createCyclic } from './cyclic.js';
 import { createDetox } from './detox.js';
@@ -38,22 +37,4 @@ schemes.register('detox', {
 
 export function createScheme(name: string, opts: SchemeOptions): Scheme {
   return schemes.get(name).create(opts);
-}
-
-/** The scheme a training config describes, for a model of `d` parameters (PS and workers alike). */
-export function createSchemeFromConfig(config: TrainConfig, d: number): Scheme {
-  return createScheme(config.scheme, {
-    n: config.workers,
-    s: config.byzantine,
-    d,
-    r: config.redundancy,
-    aggregator: config.aggregator,
-    preAggregator: config.preAggregator,
-    noMajority: config.noMajority,
-    detoxMode: config.detoxMode,
-    detoxBuckets: config.detoxBuckets,
-    compression: config.compression,
-    messageDtype: config.messageDtype,
-    seed: config.seed,
-  });
 }

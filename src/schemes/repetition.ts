@@ -208,7 +208,8 @@ export function createRepetition(opts: SchemeOptions): Scheme {
   if (n < r) throw new UsageError(`repetition needs n >= r workers (n = ${n}, r = ${r})`);
   const groups = repetitionGroups(n, r);
   for (const g of groups) {
-    // Cannot happen while r >= 2s + 1 (every group has >= r members); kept as the spec's check.
+    // Cannot happen while r >= 2s + 1 (every group has >= r members); kept as the check
+    // docs/schemes.md "Repetition code" describes.
     if (g.length < 2 * s + 1)
       throw new UsageError(`repetition group of ${g.length} ranks cannot outvote s = ${s}`);
   }

@@ -1,13 +1,13 @@
 /**
- * Solon (spec/schemes.md "Solon"): with compute load r >= 2s + m every worker sends d/m values
+ * Solon (docs/schemes.md "Solon"): with compute load r >= 2s + m every worker sends d/m values
  * and the PS still recovers the exact gradient sum despite s Byzantine workers. Worker i holds
  * partitions {i, ..., i + r - 1} mod n; each partition gradient is cut into m blocks, and the
- * code (mds.ts, shared with the cyclic code) puts the m block sums in the first m coordinates
+ * code (schemes/mds/, shared with the cyclic code) puts the m block sums in the first m coordinates
  * of a DFT-node MDS codeword, so the cyclic decoder's locator applies unchanged.
  */
 import { UsageError } from '../core/errors.js';
 import type { Vec } from '../core/vec.js';
-import { createMdsCode, dtypeNote, mdsDecode, mdsEncode, mdsMinLoad } from './mds.js';
+import { createMdsCode, dtypeNote, mdsDecode, mdsEncode, mdsMinLoad } from './mds/index.js';
 import type { DecodeContext, GradientOracle, Scheme, SchemeOptions } from './types.js';
 
 export function createSolon(opts: SchemeOptions): Scheme {

@@ -1,9 +1,10 @@
 /**
- * Schemes (spec/schemes.md): how work is assigned to workers, what a worker sends, and how the
- * parameter server decodes the messages (some possibly missing) into one gradient.
+ * Schemes (docs/schemes.md "Notation"): how work is assigned to workers, what a worker sends, and
+ * how the parameter server decodes the messages (some possibly missing) into one gradient.
  */
 import type { Rng } from '../core/rng.js';
 import type { Vec } from '../core/vec.js';
+import type { Aggregator } from '../aggregators/types.js';
 
 /**
  * The worker-side gradient oracle: the gradient of the SUM of per-sample losses over the union of
@@ -74,7 +75,7 @@ export interface Scheme {
 /**
  * Cyclic/Solon message number format: float64 (default), float32 (loses precision), or float64x2
  * (double-double: every value sent as a float64 high part plus a float64 low part, 2x the bytes;
- * for decodes whose rounding amplification float64 cannot absorb, see schemes/mds.ts).
+ * for decodes whose rounding amplification float64 cannot absorb, see schemes/mds/).
  */
 export type MessageDtype = 'float64' | 'float32' | 'float64x2';
 
@@ -86,8 +87,8 @@ export interface SchemeOptions {
   d: number;
   /** Repetition/DETOX/cyclic: compute load (redundancy). */
   r?: number;
-  /** Uncoded/DETOX: the aggregation rule spec, `name[:key=value,...]`. */
-  aggregator?: string;
+  /** Uncoded/DETOX: the aggregation rule, a spec `name[:key=value,...]` or a rule object. */
+  aggregator?: string | Aggregator;
   /** Pre-aggregator spec(s) applied before the rule (`+`-chained), e.g. `bucketing:b=2`. */
   preAggregator?: string;
   /** Repetition/DETOX: what to do with a group that has no strict majority. */
@@ -101,4 +102,9 @@ export interface SchemeOptions {
   messageDtype?: MessageDtype;
   /** Run seed (schemes needing private randomness derive it from `DecodeContext.rng` instead). */
   seed?: number;
+  /**
+   * 'worker': built by a worker process, which only encodes. The PS-side rule is then not built
+   * (a rule object of the PS's need not exist there); `decode` throws. Default 'ps'.
+   */
+  role?: 'ps' | 'worker';
 }

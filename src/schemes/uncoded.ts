@@ -1,5 +1,5 @@
 /**
- * Uncoded baseline (spec/schemes.md "Uncoded"): P = n, worker i computes the gradient of
+ * Uncoded baseline (docs/schemes.md "Uncoded"): P = n, worker i computes the gradient of
  * partition i and sends it; the PS runs an aggregation rule (optionally after pre-aggregators)
  * over the messages it received.
  *
@@ -10,8 +10,10 @@
  */
 import { UsageError } from '../core/errors.js';
 import type { Vec } from '../core/vec.js';
-import { buildAggregator, ruleName } from '../aggregators/registry.js';
-import { packSigns, signMajorityPacked } from '../aggregators/sign-majority.js';
+import { resolveAggregator, ruleName } from '../aggregators/registry.js';
+import type { Aggregator } from '../aggregators/types.js';
+import { signMajorityPacked } from '../aggregators/sign-majority.js';
+import { signBitsMessage } from './message.js';
 import type { DecodeContext, DecodeResult, GradientOracle, Scheme, SchemeOptions } from './types.js';
 
 export function createUncoded(opts: SchemeOptions): Scheme {
@@ -19,15 +21,17 @@ export function createUncoded(opts: SchemeOptions): Scheme {
   const aggSpec = opts.aggregator ?? 'mean';
   const pre = opts.preAggregator;
   if (n < 1) throw new UsageError(`uncoded needs at least 1 worker (n = ${n})`);
-  const aggregator = buildAggregator(aggSpec, { n, f: s, pre });
+  // Workers only encode: the rule runs at the PS alone.
+  const aggregator: Aggregator | null =
+    opts.role === 'worker' ? null : resolveAggregator(aggSpec, { n, f: s, pre });
   const signs = ruleName(aggSpec) === 'sign-majority';
-  if (signs && (aggregator.name !== 'sign-majority' || (pre !== undefined && pre.trim() !== ''))) {
+  const label = aggregator?.name ?? ruleName(aggSpec);
+  if (signs && (label !== 'sign-majority' || (pre !== undefined && pre.trim() !== ''))) {
     throw new UsageError(
-      `sign-majority votes on packed sign bits: pre-aggregators do not apply (got '${aggregator.name}')`,
+      `sign-majority votes on packed sign bits: pre-aggregators do not apply (got '${label}')`,
     );
   }
   const assignment = Array.from({ length: n }, (_, i) => [i]);
-  const label = aggregator.name;
   let out: Float64Array | null = null;
 
   return {
@@ -43,10 +47,11 @@ export function createUncoded(opts: SchemeOptions): Scheme {
     encode(worker: number, gradient: GradientOracle): Vec {
       const g = gradient(assignment[worker]);
       // The packed bytes travel through the Vec-typed message path; the PS validates them as
-      // 'sign-bits' (train/loop.ts validateMessage) and only this decode reads them.
-      return signs ? (packSigns(g) as unknown as Vec) : g;
+      // 'sign-bits' (schemes/message.ts) and only this decode reads them.
+      return signs ? signBitsMessage(g) : g;
     },
     decode(messages: readonly (Vec | null)[], ctx: DecodeContext): DecodeResult {
+      if (aggregator === null) throw new Error('uncoded: a worker-side scheme cannot decode');
       const received = messages.filter((m): m is Vec => m !== null);
       const batch = ctx.partitionSizes.reduce((a, b) => a + b, 0);
       const why = received.length === 0 ? 'no messages' : aggregator.precondition(received.length, s);

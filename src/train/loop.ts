@@ -1,25 +1,26 @@
 /**
- * The parameter server's synchronous training loop (DESIGN §3): draw the step's batch, collect
- * one message per worker from the engine, validate, decode with the scheme, update with SGD, and
- * log the step record of DESIGN §4.
+ * The parameter server's synchronous training loop over built objects (docs/design.md "One
+ * step"): draw the step's batch, collect one message per worker from the engine, validate,
+ * decode with the scheme, update with SGD, and log the step record (docs/design.md "Step
+ * record"). Names are turned into these objects elsewhere (src/build/); this file never sees a
+ * config.
  */
 import { UsageError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { median } from '../core/stats.js';
 import { allFinite, sha256Hex, type Vec } from '../core/vec.js';
-import { arenaFor, storeFinite } from '../core/simd/arena.js';
-import { createPlacement, replicaGroups } from '../attacks/placement.js';
-import { createEngine } from '../cluster/index.js';
-import { buildWorkerContext } from '../cluster/worker-step.js';
-import { readResumeCheckpoint, writeCheckpoint } from '../cluster/checkpoint.js';
-import type { Engine } from '../cluster/types.js';
-import { evaluateSplit } from './evaluate.js';
+import { arenaFor } from '../core/simd/arena.js';
+import type { Placement } from '../attacks/placement.js';
+import type { Engine, StepResult } from '../cluster/types.js';
+import type { BatchSchedule } from '../data/schedule.js';
 import type { Dataset } from '../data/types.js';
-import type { TrainConfig } from '../experiment/config.js';
 import type { TrainableModel } from '../models/types.js';
+import { messageKind, validateMessage } from '../schemes/message.js';
 import type { Scheme } from '../schemes/types.js';
-import { learningRate } from './lr.js';
-import { modeledCommMs } from './time-model.js';
+import { writeCheckpoint, type Checkpoint } from './checkpoint.js';
+import { evaluateSplit } from './evaluate.js';
+import { learningRate, type LrScheduleOptions } from './lr.js';
+import { modeledCommMs, type NetworkModel } from './time-model.js';
 import { Sgd } from './sgd.js';
 
 /** One record per step in metrics.jsonl. Times in milliseconds. */
@@ -67,7 +68,8 @@ export interface TrainSummary {
   finalTestLoss: number;
   steps: number;
   seed: number;
-  config: TrainConfig;
+  /** What the run was: the resolved config (src/build/config.ts), as given to `runTraining`. */
+  config: Readonly<Record<string, unknown>>;
   scheme: string;
   /** sha256 of the final float32 parameters, little-endian. */
   paramsSha256: string;
@@ -107,7 +109,6 @@ export interface TrainHooks {
     scheme: Scheme;
     dataset: Dataset;
     model: TrainableModel;
-    config: TrainConfig;
     engine: Engine;
   }): void | Promise<void>;
   onStep?(record: StepRecord): void | Promise<void>;
@@ -123,247 +124,280 @@ export interface TrainResult {
   params: Float32Array;
 }
 
-/**
- * Check a worker's message before it can reach the decoder; returns the reason to reject it.
- * With `into` (the sender's MessageArena slot, same dtype and length) a float message is also
- * copied there while the finiteness check reads it; the decoder then gets the slot.
- */
-export function validateMessage(msg: Vec, scheme: Scheme, into?: Vec): string | null {
-  if (scheme.messageFormat === 'sign-bits') {
-    // Packed signs (uncoded + sign-majority): every bit pattern is a valid vote.
-    const m: unknown = msg;
-    if (!(m instanceof Uint8Array)) return 'wrong dtype (want sign-bits)';
-    return m.length === scheme.messageLength
-      ? null
-      : `wrong length ${m.length} (want ${scheme.messageLength})`;
-  }
-  const wantType = scheme.messageDtype === 'float64' ? Float64Array : Float32Array;
-  if (!(msg instanceof wantType)) return `wrong dtype (want ${scheme.messageDtype})`;
-  if (msg.length !== scheme.messageLength) return `wrong length ${msg.length} (want ${scheme.messageLength})`;
-  if (into !== undefined ? !storeFinite(into, msg) : !allFinite(msg)) return 'non-finite values';
-  return null;
+/** Everything one run needs, built (src/build/train.ts builds it from names or user objects). */
+export interface TrainRun {
+  /** What the run is (the resolved config): kept in the summary and in checkpoints. */
+  description: Readonly<Record<string, unknown>>;
+  model: TrainableModel;
+  dataset: Dataset;
+  scheme: Scheme;
+  schedule: BatchSchedule;
+  /** Which ranks are Byzantine at each step (none when `byzantine` is 0). */
+  placement: Placement;
+  /** Number of Byzantine workers s. */
+  byzantine: number;
+  /** Starts the cluster; not called when a resumed run has no step left. */
+  engine(): Promise<Engine>;
+  steps: number;
+  seed: number;
+  /** Evaluate on the test set every k steps (0: only after the last). */
+  evalEvery: number;
+  lr: LrScheduleOptions;
+  momentum: number;
+  weightDecay: number;
+  /** For the MODELED communication time. */
+  network: NetworkModel;
+  /** Write DIR/checkpoint.bin every `every` steps, and on SIGINT/SIGTERM. */
+  checkpoint?: { dir: string; every: number };
+  /** A checkpoint (already checked against this run) to continue from. */
+  resumeFrom?: Checkpoint;
 }
 
-/** Train with the given resolved config. */
-export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promise<TrainResult> {
+/** Running totals of a run, kept in checkpoints. */
+interface Totals {
+  stats: {
+    suspects: number;
+    suspectsByz: number;
+    byzSlots: number;
+    aborted: number;
+    failures: number;
+    partial: number;
+  };
+  modeled: number[];
+  walls: number[];
+  bytesTotal: number;
+  last: { loss: number; accuracy: number };
+}
+
+/** Run the training loop of `run`; the caller owns (and disposes) the model. */
+export async function runTraining(run: TrainRun, hooks: TrainHooks = {}): Promise<TrainResult> {
   const wallStart = performance.now();
-  const n = config.workers;
-  const s = config.byzantine;
-  if (s > n) throw new UsageError(`more Byzantine workers than workers (byzantine = ${s}, workers = ${n})`);
-  if (config.batch < n) {
-    throw new UsageError(
-      `global batch ${config.batch} is smaller than the number of workers ${n}: every partition needs a sample`,
-    );
-  }
-  // The same builder the worker processes use: same data, init, scheme and batch schedule.
-  const wctx = await buildWorkerContext(config);
-  const { model, dataset, scheme, schedule } = wctx;
+  const { model, scheme, steps } = run;
   let engineRef: Engine | undefined;
   // SIGINT/SIGTERM with checkpoints on: finish the step, write a final checkpoint, stop.
   let stopSignal: string | null = null;
   const onSignal = (sig: string) => {
     stopSignal = sig;
   };
-  if (config.checkpointEvery > 0) {
+  const ck = run.checkpoint !== undefined && run.checkpoint.every > 0 ? run.checkpoint : undefined;
+  if (ck !== undefined) {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   }
   try {
-    const groups = scheme.groups ?? replicaGroups(scheme.assignment); // for the `worst` placement
-    const placement = createPlacement(config.placement, { n, s, seed: config.seed, groups });
-    if (config.checkpointEvery > 0 && config.out === undefined)
-      throw new UsageError('--checkpoint-every needs --out DIR (the checkpoint is written there)');
-    const sgd = new Sgd(model.numParams, config.momentum, config.weightDecay);
+    const sgd = new Sgd(model.numParams, run.momentum, run.weightDecay);
     const params = model.getParams();
-
-    const lrOpts = {
-      lr: config.lr,
-      schedule: config.lrSchedule,
-      stepEvery: config.lrStepEvery,
-      gamma: config.lrGamma,
-      totalSteps: config.steps,
+    const t: Totals = {
+      stats: { suspects: 0, suspectsByz: 0, byzSlots: 0, aborted: 0, failures: 0, partial: 0 },
+      modeled: [],
+      walls: [],
+      bytesTotal: 0,
+      last: { loss: NaN, accuracy: NaN },
     };
-    const network = { bandwidthMBps: config.bandwidthMBps, latencyMs: config.latencyMs };
-    const stats = { suspects: 0, suspectsByz: 0, byzSlots: 0, aborted: 0, failures: 0, partial: 0 };
-    const modeled: number[] = [];
-    const walls: number[] = [];
-    let bytesTotal = 0;
-    let last = { loss: NaN, accuracy: NaN };
-
-    // Resume (src/cluster/checkpoint.ts): params, momentum, next step and the summary totals.
-    // Read before the engine starts, so a bad checkpoint never waits for workers.
     let startStep = 0;
-    if (config.resume !== undefined) {
-      const ck = readResumeCheckpoint(config, model.numParams);
-      params.set(ck.params);
-      sgd.setState({ buf: ck.momentum, started: ck.meta.momentumStarted });
-      startStep = ck.meta.step;
-      const t = ck.meta.totals;
-      Object.assign(stats, t.stats);
-      modeled.push(...t.modeled);
-      walls.push(...t.walls);
-      bytesTotal = t.bytesTotal;
-      last = { loss: t.last.loss ?? NaN, accuracy: t.last.accuracy ?? NaN };
+    if (run.resumeFrom !== undefined) {
+      const r = run.resumeFrom;
+      if (r.params.length !== model.numParams)
+        throw new UsageError(
+          `the checkpoint holds ${r.params.length} parameters, the model has ${model.numParams}`,
+        );
+      params.set(r.params);
+      sgd.setState({ buf: r.momentum, started: r.meta.momentumStarted });
+      startStep = r.meta.step;
+      const rt = r.meta.totals;
+      Object.assign(t.stats, rt.stats);
+      t.modeled.push(...rt.modeled);
+      t.walls.push(...rt.walls);
+      t.bytesTotal = rt.bytesTotal;
+      t.last = { loss: rt.last.loss ?? NaN, accuracy: rt.last.accuracy ?? NaN };
     }
     // A finished run has nothing left to do: no engine, no workers to wait for.
-    if (startStep < config.steps) engineRef = await createEngine(config, wctx);
+    if (startStep < steps) engineRef = await run.engine();
     const engine: Engine | null =
       engineRef === undefined ? null : (hooks.wrapEngine?.(engineRef) ?? engineRef);
-    if (engine !== null) await hooks.onStart?.({ scheme, dataset, model, config, engine });
+    if (engine !== null) await hooks.onStart?.({ scheme, dataset: run.dataset, model, engine });
     const checkpoint = (next: number) =>
-      writeCheckpoint(config.out!, {
+      writeCheckpoint(ck!.dir, {
         meta: {
           step: next,
           momentumStarted: sgd.getState().started,
-          config,
-          totals: { stats, modeled, walls, bytesTotal, last },
+          config: { ...run.description, steps },
+          totals: t,
         },
         params,
         momentum: sgd.getState().buf,
       });
-    for (let step = startStep; engine !== null && step < config.steps; step++) {
+    for (let step = startStep; engine !== null && step < steps; step++) {
       const stepStart = performance.now();
-      const partitions = schedule.partitions(step);
-      const byzantine = s > 0 ? placement.byzantineAt(step) : [];
-      const result = await engine.runStep({ step, params, partitions, byzantine });
-
-      // Validate: a bad message becomes an erasure and never reaches the decoder.
-      const messages: (Vec | null)[] = new Array(n).fill(null);
-      // Float messages go into wasm memory for the SIMD kernels (core/simd); one arena per run.
-      const arena =
-        scheme.messageFormat === 'sign-bits'
-          ? null
-          : arenaFor(scheme, n, scheme.messageLength, scheme.messageDtype);
-      const erasures: number[] = [];
-      const rejected: string[] = [];
-      for (const rep of result.reports) {
-        if (rep.message === null) {
-          erasures.push(rep.worker);
-          if (rep.rejected !== undefined) rejected.push(`${rep.worker}: ${rep.rejected}`);
-          continue;
-        }
-        const slot = messages[rep.worker] === null ? arena?.slot(rep.worker) : undefined;
-        const why = validateMessage(rep.message, scheme, slot);
-        if (why) {
-          erasures.push(rep.worker);
-          rejected.push(`${rep.worker}: ${why}`);
-        } else messages[rep.worker] = slot ?? rep.message;
-      }
-
-      const decStart = performance.now();
-      const decoded = scheme.decode(messages, {
-        step,
-        partitionSizes: partitions.map((p) => p.length),
-        rng: Rng.derive(config.seed, 'ps', step),
-      });
-      const decodeMs = performance.now() - decStart;
-
-      const lr = learningRate(lrOpts, step);
-      const updStart = performance.now();
-      const aborted = decoded.abort || decoded.samplesCovered <= 0;
-      if (!aborted) {
-        const g = decoded.gradient;
-        const inv = 1 / decoded.samplesCovered;
-        for (let i = 0; i < g.length; i++) g[i] *= inv;
-        sgd.step(params, g, lr);
-      }
-      const updateMs = performance.now() - updStart;
-
-      const byzSet = new Set(byzantine);
-      const suspects = [
-        ...new Set([...decoded.suspects, ...rejected.map((r) => Number(r.split(':')[0]))]),
-      ].sort((a, b) => a - b);
-      stats.suspects += suspects.length;
-      stats.suspectsByz += suspects.filter((w) => byzSet.has(w)).length;
-      stats.byzSlots += byzantine.length;
-      stats.aborted += aborted ? 1 : 0;
-      stats.failures += decoded.failures.length;
-      stats.partial += !aborted && decoded.failures.length > 0 ? 1 : 0;
-
-      const record: StepRecord = {
-        step,
-        lr,
-        trainLoss: result.trainLoss,
-        byzantine,
-        suspects,
-        erasures,
-        rejected,
-        failures: decoded.failures,
-        aborted,
-        time: {
-          computeMs: result.reports.map((r) => round3(r.computeMs)),
-          encodeMs: result.reports.map((r) => round3(r.encodeMs)),
-          bytesSent: result.reports.map((r) => r.bytesSent),
-          psWaitMs: round3(result.waitMs),
-          decodeMs: round3(decodeMs),
-          updateMs: round3(updateMs),
-          stepWallMs: 0,
-          commMs: 0,
-          modeledParallelMs: 0,
-        },
-      };
-      const slowest = Math.max(...result.reports.map((r) => r.computeMs + r.encodeMs));
-      const commMs = modeledCommMs(network, model.numParams, record.time.bytesSent);
-      record.time.commMs = round3(commMs);
-      record.time.modeledParallelMs = round3(slowest + commMs + decodeMs + updateMs);
-      bytesTotal += result.reports.reduce((a, r) => a + r.bytesSent, 0);
-
-      const isLast = step === config.steps - 1;
-      if (isLast || (config.evalEvery > 0 && (step + 1) % config.evalEvery === 0)) {
+      const record = await trainStep(run, engine, step, params, sgd);
+      tally(t, record, run.network, model.numParams);
+      const isLast = step === steps - 1;
+      if (isLast || (run.evalEvery > 0 && (step + 1) % run.evalEvery === 0)) {
         model.setParams(params);
-        last = evaluateSplit(model, dataset, dataset.test);
-        record.testLoss = last.loss;
-        record.testAccuracy = last.accuracy;
+        t.last = evaluateSplit(model, run.dataset, run.dataset.test);
+        record.testLoss = t.last.loss;
+        record.testAccuracy = t.last.accuracy;
       }
       record.time.stepWallMs = round3(performance.now() - stepStart);
-      modeled.push(record.time.modeledParallelMs);
-      walls.push(record.time.stepWallMs);
-      if (result.rejectedFrames !== undefined) record.rejectedFrames = result.rejectedFrames;
+      t.modeled.push(record.time.modeledParallelMs);
+      t.walls.push(record.time.stepWallMs);
       await hooks.onStep?.(record);
+      if (ck === undefined) continue;
       // Let a pending signal handler run (the in-process engine never yields to the event loop).
-      if (config.checkpointEvery > 0) await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setImmediate(r));
       // Also after the last step: resuming a finished run then finds nothing to do.
-      if (
-        config.checkpointEvery > 0 &&
-        ((step + 1) % config.checkpointEvery === 0 || stopSignal !== null || isLast)
-      )
-        checkpoint(step + 1);
+      if ((step + 1) % ck.every === 0 || stopSignal !== null || isLast) checkpoint(step + 1);
       if (stopSignal !== null && !isLast)
         throw new UsageError(
-          `stopped by ${stopSignal} after step ${step + 1}; resume with --resume ${config.out}`,
+          `stopped by ${stopSignal} after step ${step + 1}; resume with --resume ${ck.dir}`,
         );
     }
     await engine?.close();
-
-    const summary: TrainSummary = {
-      finalTestAccuracy: last.accuracy,
-      finalTestLoss: last.loss,
-      steps: config.steps,
-      seed: config.seed,
-      config,
-      scheme: scheme.describe(),
-      paramsSha256: sha256Hex(params),
-      numParams: model.numParams,
-      bytesPerWorkerPerStep: bytesTotal / (config.steps * n),
-      totalSuspectsFlagged: stats.suspects,
-      suspectsThatWereByzantine: stats.suspectsByz,
-      totalByzantineSlots: stats.byzSlots,
-      abortedSteps: stats.aborted,
-      decoderFailures: stats.failures,
-      partialSteps: stats.partial,
-      ...verdict(config.steps, stats, params),
-      wallSeconds: (performance.now() - wallStart) / 1000,
-      medianModeledStepMs: median(modeled),
-      medianStepWallMs: median(walls),
-    };
-    return { summary, params };
+    model.setParams(params);
+    return { summary: summarize(run, t, params, wallStart), params };
   } finally {
     // Process engines: never leave workers behind, also on errors.
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await engineRef?.close();
-    model.dispose();
   }
+}
+
+/**
+ * One synchronous step (docs/design.md "One step"): the engine brings one message per worker,
+ * a message that fails validation becomes an erasure, the scheme decodes, SGD updates `params`.
+ * The caller adds the evaluation and the step's wall time.
+ */
+async function trainStep(
+  run: TrainRun,
+  engine: Engine,
+  step: number,
+  params: Float32Array,
+  sgd: Sgd,
+): Promise<StepRecord> {
+  const { scheme } = run;
+  const partitions = run.schedule.partitions(step);
+  const byzantine = run.byzantine > 0 ? run.placement.byzantineAt(step) : [];
+  const result = await engine.runStep({ step, params, partitions, byzantine });
+  const { messages, erasures, rejected } = validateAll(result.reports, scheme);
+
+  const decStart = performance.now();
+  const decoded = scheme.decode(messages, {
+    step,
+    partitionSizes: partitions.map((p) => p.length),
+    rng: Rng.derive(run.seed, 'ps', step),
+  });
+  const decodeMs = performance.now() - decStart;
+
+  const lr = learningRate(run.lr, step);
+  const updStart = performance.now();
+  const aborted = decoded.abort || decoded.samplesCovered <= 0;
+  if (!aborted) {
+    const g = decoded.gradient;
+    const inv = 1 / decoded.samplesCovered;
+    for (let i = 0; i < g.length; i++) g[i] *= inv;
+    sgd.step(params, g, lr);
+  }
+  const updateMs = performance.now() - updStart;
+
+  const suspects = [...new Set([...decoded.suspects, ...rejected.map((r) => Number(r.split(':')[0]))])].sort(
+    (a, b) => a - b,
+  );
+  const record: StepRecord = {
+    step,
+    lr,
+    trainLoss: result.trainLoss,
+    byzantine,
+    suspects,
+    erasures,
+    rejected,
+    failures: decoded.failures,
+    aborted,
+    time: {
+      computeMs: result.reports.map((r) => round3(r.computeMs)),
+      encodeMs: result.reports.map((r) => round3(r.encodeMs)),
+      bytesSent: result.reports.map((r) => r.bytesSent),
+      psWaitMs: round3(result.waitMs),
+      decodeMs: round3(decodeMs),
+      updateMs: round3(updateMs),
+      stepWallMs: 0,
+      commMs: 0,
+      modeledParallelMs: 0,
+    },
+  };
+  if (result.rejectedFrames !== undefined) record.rejectedFrames = result.rejectedFrames;
+  return record;
+}
+
+/**
+ * Validate every report: a missing or bad message becomes an erasure and never reaches the
+ * decoder. Float messages are copied into wasm memory for the SIMD kernels (core/simd) while
+ * their finiteness is checked.
+ */
+function validateAll(
+  reports: StepResult['reports'],
+  scheme: Scheme,
+): { messages: (Vec | null)[]; erasures: number[]; rejected: string[] } {
+  const messages: (Vec | null)[] = new Array(scheme.n).fill(null);
+  const kind = messageKind(scheme);
+  const arena = kind === 'sign-bits' ? null : arenaFor(scheme, scheme.n, scheme.messageLength, kind);
+  const erasures: number[] = [];
+  const rejected: string[] = [];
+  for (const rep of reports) {
+    if (rep.message === null) {
+      erasures.push(rep.worker);
+      if (rep.rejected !== undefined) rejected.push(`${rep.worker}: ${rep.rejected}`);
+      continue;
+    }
+    const slot = messages[rep.worker] === null ? arena?.slot(rep.worker) : undefined;
+    const why = validateMessage(rep.message, scheme, slot);
+    if (why) {
+      erasures.push(rep.worker);
+      rejected.push(`${rep.worker}: ${why}`);
+    } else messages[rep.worker] = slot ?? rep.message;
+  }
+  return { messages, erasures, rejected };
+}
+
+/** Add a step to the totals and fill in its MODELED times. */
+function tally(t: Totals, record: StepRecord, network: NetworkModel, numParams: number): void {
+  const byz = new Set(record.byzantine);
+  t.stats.suspects += record.suspects.length;
+  t.stats.suspectsByz += record.suspects.filter((w) => byz.has(w)).length;
+  t.stats.byzSlots += record.byzantine.length;
+  t.stats.aborted += record.aborted ? 1 : 0;
+  t.stats.failures += record.failures.length;
+  t.stats.partial += !record.aborted && record.failures.length > 0 ? 1 : 0;
+  const tm = record.time;
+  const slowest = Math.max(...tm.computeMs.map((c, i) => c + tm.encodeMs[i]));
+  const commMs = modeledCommMs(network, numParams, tm.bytesSent);
+  tm.commMs = round3(commMs);
+  tm.modeledParallelMs = round3(slowest + commMs + tm.decodeMs + tm.updateMs);
+  t.bytesTotal += tm.bytesSent.reduce((a, b) => a + b, 0);
+}
+
+function summarize(run: TrainRun, t: Totals, params: Float32Array, wallStart: number): TrainSummary {
+  return {
+    finalTestAccuracy: t.last.accuracy,
+    finalTestLoss: t.last.loss,
+    steps: run.steps,
+    seed: run.seed,
+    config: run.description,
+    scheme: run.scheme.describe(),
+    paramsSha256: sha256Hex(params),
+    numParams: run.model.numParams,
+    bytesPerWorkerPerStep: t.bytesTotal / (run.steps * run.scheme.n),
+    totalSuspectsFlagged: t.stats.suspects,
+    suspectsThatWereByzantine: t.stats.suspectsByz,
+    totalByzantineSlots: t.stats.byzSlots,
+    abortedSteps: t.stats.aborted,
+    decoderFailures: t.stats.failures,
+    partialSteps: t.stats.partial,
+    ...verdict(run.steps, t.stats, params),
+    wallSeconds: (performance.now() - wallStart) / 1000,
+    medianModeledStepMs: median(t.modeled),
+    medianStepWallMs: median(t.walls),
+  };
 }
 
 /**

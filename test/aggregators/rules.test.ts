@@ -1,4 +1,4 @@
-/** Hand-computed cases for every rule (spec/aggregators-attacks.md "Aggregators"). */
+/** Hand-computed cases for every rule (docs/aggregators.md "Aggregators"). */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {

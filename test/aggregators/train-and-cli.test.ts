@@ -8,8 +8,8 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { aggregators } from '../../src/aggregators/registry.js';
 import { readNpy, writeNpy } from '../../src/core/npy.js';
-import { resolveConfig } from '../../src/experiment/config.js';
-import { train } from '../../src/train/loop.js';
+import { resolveConfig } from '../../src/build/config.js';
+import { train } from '../../src/build/train.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/draco.js', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'draco-agg-'));

@@ -9,8 +9,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { resolveConfig, type TrainConfigInput } from '../../src/experiment/config.js';
-import { train } from '../../src/train/loop.js';
+import { resolveConfig, type TrainConfigInput } from '../../src/build/config.js';
+import { train } from '../../src/build/train.js';
 
 async function run(cfg: TrainConfigInput) {
   return (await train(resolveConfig(cfg))).summary;

@@ -18,8 +18,9 @@ import { parseAllDocuments } from 'yaml';
 import { createPlacement } from '../../src/attacks/placement.js';
 import { generateKeySet, writeKeySet } from '../../src/cluster/keys.js';
 import { repetitionGroups } from '../../src/schemes/repetition.js';
-import { resolveConfig, type TrainConfigInput } from '../../src/experiment/config.js';
-import { train, type StepRecord } from '../../src/train/loop.js';
+import { resolveConfig, type TrainConfigInput } from '../../src/build/config.js';
+import { train } from '../../src/build/train.js';
+import { type StepRecord } from '../../src/train/loop.js';
 import { Peer, workerKey } from './peer.js';
 import { BIN, childrenOf, waitFor } from './procs.js';
 

@@ -10,7 +10,7 @@ import { after, describe, test } from 'node:test';
 import { generateKeySet, psKeysOf, type KeySet } from '../../src/cluster/keys.js';
 import { ProcessEngine } from '../../src/cluster/process-engine.js';
 import { Dtype, MsgType, vecBytes } from '../../src/cluster/protocol.js';
-import { resolveConfig } from '../../src/experiment/config.js';
+import { resolveConfig } from '../../src/build/config.js';
 import { createScheme } from '../../src/schemes/registry.js';
 import { Peer, waitFor, workerKey, type Session } from './peer.js';
 
@@ -24,7 +24,7 @@ async function startPs(n: number, set: KeySet = generateKeySet(n), stepDeadlineM
   const ps = new ProcessEngine({
     bind: 'tcp://127.0.0.1:*',
     keys: psKeysOf(set),
-    config: resolveConfig({ workers: n, byzantine: 0 }),
+    description: resolveConfig({ workers: n, byzantine: 0 }),
     scheme: createScheme('uncoded', { n, s: 0, d, aggregator: 'mean' }),
     numParams: d,
     stepDeadlineMs,

@@ -16,9 +16,10 @@ import { buildMessage, Dtype, MsgType } from '../../src/cluster/protocol.js';
 import { Peer, workerKey } from './peer.js';
 import { alive, BIN, childrenOf, reaper, waitFor } from './procs.js';
 import type { Engine } from '../../src/cluster/types.js';
-import { readCheckpoint } from '../../src/cluster/checkpoint.js';
-import { resolveConfig, type TrainConfigInput } from '../../src/experiment/config.js';
-import { train, type StepRecord } from '../../src/train/loop.js';
+import { readCheckpoint } from '../../src/train/checkpoint.js';
+import { resolveConfig, type TrainConfigInput } from '../../src/build/config.js';
+import { train } from '../../src/build/train.js';
+import { type StepRecord } from '../../src/train/loop.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'draco-cluster-'));
 const spawned = reaper();

@@ -4,7 +4,8 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { configMismatch, readCheckpoint, writeCheckpoint } from '../../src/cluster/checkpoint.js';
+import { readCheckpoint, writeCheckpoint } from '../../src/train/checkpoint.js';
+import { configMismatch } from '../../src/build/resume.js';
 import {
   buildMessage,
   Dtype,
@@ -15,7 +16,7 @@ import {
   vecBytes,
 } from '../../src/cluster/protocol.js';
 import { UsageError } from '../../src/core/errors.js';
-import { resolveConfig } from '../../src/experiment/config.js';
+import { resolveConfig } from '../../src/build/config.js';
 import { nodeIo, type FileIo } from '../../src/core/files.js';
 import { Sgd } from '../../src/train/sgd.js';
 

@@ -21,10 +21,11 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { readCheckpoint } from '../../src/cluster/checkpoint.js';
+import { readCheckpoint } from '../../src/train/checkpoint.js';
 import { UsageError } from '../../src/core/errors.js';
-import { resolveConfig } from '../../src/experiment/config.js';
-import { train, type StepRecord, type TrainSummary } from '../../src/train/loop.js';
+import { resolveConfig } from '../../src/build/config.js';
+import { train } from '../../src/build/train.js';
+import { type StepRecord, type TrainSummary } from '../../src/train/loop.js';
 import { nodeIo, type FileIo } from '../../src/core/files.js';
 import { keptMetrics, RunWriter } from '../../src/train/output.js';
 import { BIN, childrenOf, reaper } from './procs.js';

@@ -131,7 +131,8 @@ describe('complex linear algebra', () => {
   });
 
   test('qrAdjointSolve: residual at rounding level where rows of the pseudo-inverse miss by cond * eps', () => {
-    // C1[H,:] of the n = 63 DFT code with 12 adjacent rows removed: cond ~ 3e5 (spec "Cyclic code").
+    // C1[H,:] of the n = 63 DFT code with 12 adjacent rows removed: cond ~ 3e5
+    // (docs/schemes.md "Cyclic code").
     const n = 63;
     const K = n - 24;
     const keep = Array.from({ length: n - 12 }, (_, i) => i + 12);

@@ -14,10 +14,11 @@ import { compileKernels, simdSourceDir } from '../../src/core/simd/build-kernels
 import { simdAvailable } from '../../src/core/simd/kernels.js';
 import { KERNELS_WASM_BASE64 } from '../../src/core/simd/kernels.wasm.js';
 import { allFinite, type Vec } from '../../src/core/vec.js';
-import { resolveConfig, type TrainConfigInput } from '../../src/experiment/config.js';
+import { resolveConfig, type TrainConfigInput } from '../../src/build/config.js';
 import type { Scheme } from '../../src/schemes/types.js';
 import { createUncoded } from '../../src/schemes/uncoded.js';
-import { train, validateMessage } from '../../src/train/loop.js';
+import { train } from '../../src/build/train.js';
+import { validateMessage } from '../../src/schemes/message.js';
 
 const bytes = (x: Vec) => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
 

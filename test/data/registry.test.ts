@@ -8,7 +8,7 @@ test('registry: lists every dataset with a one-line description', () => {
   const list = listDatasets();
   assert.deepEqual(
     list.map((d) => d.name),
-    ['mnist', 'fashion-mnist', 'idx', 'cifar10', 'synthetic'],
+    ['mnist', 'fashion-mnist', 'idx', 'cifar10', 'npy', 'csv', 'synthetic'],
   );
   for (const d of list) {
     assert.ok(d.description.length > 10);
@@ -21,7 +21,8 @@ test('registry: unknown name is a UsageError listing the names', () => {
     () => loadDataset('cifar100'),
     (e: unknown) =>
       e instanceof UsageError &&
-      e.message === "unknown dataset 'cifar100' (known: mnist, fashion-mnist, idx, cifar10, synthetic)",
+      e.message ===
+        "unknown dataset 'cifar100' (known: mnist, fashion-mnist, idx, cifar10, npy, csv, synthetic)",
   );
 });
 

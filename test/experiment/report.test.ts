@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../../src/core/errors.js';
-import { resolveConfig } from '../../src/experiment/config.js';
+import { resolveConfig } from '../../src/build/config.js';
 import { buildCharts, loadStudy, parseCsv, writeReport } from '../../src/experiment/report/index.js';
 import { meanCurves } from '../../src/experiment/report/charts.js';
 import { PNG_SCALE } from '../../src/experiment/report/render.js';

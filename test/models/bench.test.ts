@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { UsageError } from '../../src/core/errors.js';
 import { initBackend } from '../../src/models/backend.js';
-import { benchStep, profileStep, randomBatch } from '../../src/models/bench.js';
+import { benchStep, profileStep, randomBatch } from '../../src/bench/step.js';
 
 test('benchStep times gradient() and cleans up', async () => {
   await initBackend('wasm');

@@ -2,7 +2,7 @@
 import type { Batch } from '../../src/data/types.js';
 import { Rng } from '../../src/core/rng.js';
 import { bytesEqual } from '../../src/core/vec.js';
-import { randomBatch } from '../../src/models/bench.js';
+import { randomBatch } from '../../src/bench/step.js';
 
 /** max |a - b| / max |b|: the relative error measure all backend comparisons use. */
 export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {

@@ -1,5 +1,5 @@
 /**
- * DRACO's cyclic code (spec/schemes.md "Cyclic code"): encoding properties of the closed-form W,
+ * DRACO's cyclic code (docs/schemes.md "Cyclic code"): encoding properties of the closed-form W,
  * exact decoding under every registered attack, erasures within the bound, the hidden-error
  * attack, and the settings the CLI rejects.
  */
@@ -11,7 +11,7 @@ import type { Vec } from '../../src/core/vec.js';
 import type { Scheme } from '../../src/schemes/types.js';
 import { attacks, parseAttack } from '../../src/attacks/registry.js';
 import { createCyclic } from '../../src/schemes/cyclic.js';
-import { createMdsCode, mdsDecode, type MdsDecodeInfo } from '../../src/schemes/mds.js';
+import { createMdsCode, mdsDecode, type MdsDecodeInfo } from '../../src/schemes/mds/index.js';
 import { adjacent, corrupt, decodeCtx, fixture, relErr } from './cyclic-helpers.js';
 
 /** w^e, w = exp(-2 pi i / n), the exponent reduced mod n. */
@@ -20,7 +20,10 @@ function wp(n: number, e: number): [number, number] {
   return [Math.cos(a), Math.sin(a)];
 }
 
-/** The spec's closed form W[j][m] = (1/sqrt n) prod_{l not in H_m} (1 - w^(j-l)), every (j, m). */
+/**
+ * The closed form of docs/schemes.md "Cyclic code", W[j][m] = (1/sqrt n) prod_{l not in H_m}
+ * (1 - w^(j-l)), every (j, m).
+ */
 function specW(n: number, s: number): Float64Array {
   const W = new Float64Array(2 * n * n);
   for (let m = 0; m < n; m++) {
@@ -151,7 +154,7 @@ describe('cyclic code: exact decoding', () => {
     // coefficients up to 3e5; it was 5e-8 with pinv rows and plain float64 encoding. Also the
     // worst for the locator: with 16..22 clustered adversaries its Hankel solve misplaced a
     // suspect in ~6% of these cases (the step was aborted) before the residual-based
-    // re-selection (mds.ts step 5).
+    // re-selection (mds/decoder.ts, step 5).
     const rng = Rng.derive(12, 'cyclic-45');
     let cases = 0;
     for (let s = 1; s <= 22; s++) {

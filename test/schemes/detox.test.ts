@@ -1,5 +1,5 @@
 /**
- * DETOX (spec/schemes.md "DETOX"): f' = floor(s / ceil(r/2)), bucket sizes, hand-computed
+ * DETOX (docs/schemes.md "DETOX"): f' = floor(s / ceil(r/2)), bucket sizes, hand-computed
  * median of means and decodes, the robust stage's guarantee with at most f' captured groups,
  * preconditions, and `draco train --scheme detox` for every mode.
  */

@@ -1,5 +1,5 @@
 /**
- * A high-precision reference for the MDS schemes' precision tests (spec/schemes.md "Cyclic code"
+ * A high-precision reference for the MDS schemes' precision tests (docs/schemes.md "Cyclic code"
  * step 6, "Solon"): complex fixed-point arithmetic on BigInt with FRAC fractional bits (error
  * ~2^-FRAC per operation, 60 orders of magnitude below float64's epsilon). It recomputes the
  * encoding coefficients, the exact messages of given float32 gradients and the exact min-norm

@@ -2,7 +2,7 @@
  * The MDS decoder's O(n d) passes on the WebAssembly SIMD kernels (core/simd/kernels.wat
  * `project`, `combine`): over messages in a MessageArena they give bitwise what the JS loops
  * give on plain arrays, and both follow the documented summation order (written out here
- * independently of src/schemes/mds.ts); the projection draws the same f from the same rng
+ * independently of src/schemes/mds/); the projection draws the same f from the same rng
  * words; non-finite output is reported; and whole decodes agree bit for bit.
  */
 import assert from 'node:assert/strict';
@@ -22,7 +22,7 @@ import {
   projectAndCombine,
   projectRows,
   type MdsDecodeInfo,
-} from '../../src/schemes/mds.js';
+} from '../../src/schemes/mds/index.js';
 
 const bytes = (x: Vec) => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
 const same = (a: Vec, b: Vec) => Buffer.compare(bytes(a), bytes(b)) === 0;

@@ -1,5 +1,5 @@
 /**
- * Where the decode error of the MDS schemes comes from (spec/schemes.md "Cyclic code" step 6,
+ * Where the decode error of the MDS schemes comes from (docs/schemes.md "Cyclic code" step 6,
  * "Solon"), stage by stage against a 256-bit reference (exact-ref.ts): the coefficients are
  * correctly rounded, the messages are the exact ones rounded about once, and the decoder adds
  * (almost) nothing to the messages' own rounding, which is the intrinsic limit of float64
@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Rng } from '../../src/core/rng.js';
-import { createMdsCode, mdsDecode, mdsEncode, type MdsDecodeInfo } from '../../src/schemes/mds.js';
+import { createMdsCode, mdsDecode, mdsEncode, type MdsDecodeInfo } from '../../src/schemes/mds/index.js';
 import { adjacent, relErr } from './cyclic-helpers.js';
 import { combineExact, exactCoef, exactMessages, exactRecovery, fromPlanar, fx, toF } from './exact-ref.js';
 

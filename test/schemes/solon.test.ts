@@ -1,5 +1,5 @@
 /**
- * Solon (spec/schemes.md "Solon"): compute load r = 2s + m buys messages of d/m values with exact
+ * Solon (docs/schemes.md "Solon"): compute load r = 2s + m buys messages of d/m values with exact
  * recovery; m = 1 is the cyclic code. Also end to end through train(): the attacked runs of the
  * cyclic code and Solon end at the adversary-free model (to float64 decoding precision).
  */
@@ -7,12 +7,12 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { UsageError } from '../../src/core/errors.js';
 import { Rng } from '../../src/core/rng.js';
-import { resolveConfig, type TrainConfigInput } from '../../src/experiment/config.js';
+import { resolveConfig, type TrainConfigInput } from '../../src/build/config.js';
 import { parseAttack } from '../../src/attacks/registry.js';
 import { createCyclic } from '../../src/schemes/cyclic.js';
-import { createMdsCode } from '../../src/schemes/mds.js';
+import { createMdsCode } from '../../src/schemes/mds/index.js';
 import { createSolon } from '../../src/schemes/solon.js';
-import { train } from '../../src/train/loop.js';
+import { train } from '../../src/build/train.js';
 import { adjacent, corrupt, decodeCtx, fixture, relErr } from './cyclic-helpers.js';
 
 /** w^e, w = exp(-2 pi i / n). */

@@ -7,7 +7,7 @@ import { packSigns } from '../../src/aggregators/sign-majority.js';
 import type { Vec } from '../../src/core/vec.js';
 import { createUncoded } from '../../src/schemes/uncoded.js';
 import { createRepetition } from '../../src/schemes/repetition.js';
-import { validateMessage } from '../../src/train/loop.js';
+import { validateMessage } from '../../src/schemes/message.js';
 
 const rng = Rng.derive(1, 'test');
 const v = (...xs: number[]) => Float32Array.from(xs);

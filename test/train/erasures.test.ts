@@ -9,9 +9,10 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Engine, StepRequest, StepResult } from '../../src/cluster/types.js';
 import { Rng } from '../../src/core/rng.js';
-import { resolveConfig, type TrainConfigInput } from '../../src/experiment/config.js';
+import { resolveConfig, type TrainConfigInput } from '../../src/build/config.js';
 import { repetitionGroups } from '../../src/schemes/repetition.js';
-import { train, type StepRecord } from '../../src/train/loop.js';
+import { train } from '../../src/build/train.js';
+import { type StepRecord } from '../../src/train/loop.js';
 
 /** Drops the messages of `erase(step)` after the inner engine ran the step: crashes, stragglers. */
 class Erasing implements Engine {

@@ -1,13 +1,12 @@
 /**
  * DRACO's promise, end to end: with at most s Byzantine workers per group the repetition code
- * trains bit for bit the model an adversary-free run trains (DESIGN §4 "Exactness is a tested
- * property").
+ * trains bit for bit the model an adversary-free run trains (docs/design.md "Exactness").
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Rng } from '../../src/core/rng.js';
-import { resolveConfig, type TrainConfigInput } from '../../src/experiment/config.js';
-import { train } from '../../src/train/loop.js';
+import { resolveConfig, type TrainConfigInput } from '../../src/build/config.js';
+import { train } from '../../src/build/train.js';
 
 const ATTACKS = ['reverse', 'constant', 'gaussian', 'signflip', 'labelflip'];
 const PLACEMENTS = ['fixed', 'random'];

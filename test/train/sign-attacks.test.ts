@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { resolveConfig } from '../../src/experiment/config.js';
-import { train, type StepRecord } from '../../src/train/loop.js';
+import { resolveConfig } from '../../src/build/config.js';
+import { train } from '../../src/build/train.js';
+import { type StepRecord } from '../../src/train/loop.js';
 
 test('attacks reach signSGD: Byzantine sign-bit messages are accepted, d/8 bytes each, and change the vote', async () => {
   const base = {

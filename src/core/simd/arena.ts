@@ -189,7 +189,7 @@ export class MessageArena {
   }
 
   /**
-   * The MDS projection (schemes/mds.ts projectRows) on the SIMD kernel, for planar complex
+   * The MDS projection (schemes/mds/kernels.ts projectRows) on the SIMD kernel, for planar complex
    * float64 rows of 2L elements on this arena: for t < L - L % 4, with f the projection stream
    * from the 16 words `state` (four xorshift128 generators, advanced (L - L % 4) / 4 steps),
    * `lanes[4 j .. 4 j + 4)` gets
@@ -308,7 +308,7 @@ export class MessageArena {
   }
 
   /**
-   * The MDS combination (schemes/mds.ts combineRows) on the SIMD kernel: for each weight set b
+   * The MDS combination (schemes/mds/kernels.ts combineRows) on the SIMD kernel: for each weight set b
    * (complex weights of the rows, interleaved), coordinates t < L - L % 2 of
    * `outs[b] = sum_j w_bj row_j` (planar: real parts [0, L), imaginary [L, 2L)) are overwritten
    * with bitwise the JS loop's result. Returns the t count done, or 0 (nothing written) when the

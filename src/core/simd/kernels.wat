@@ -413,7 +413,7 @@
       (local.set $i (local.get $e))
       (br $l))))
 
-  ;; ---- MDS decode (src/schemes/mds.ts: projectRows, combineRows) ---------------------------
+  ;; ---- MDS decode (src/schemes/mds/kernels.ts: projectRows, combineRows) ---------------------------
   ;; Messages are planar complex float64 rows: the real parts at [row, row + 8L), the imaginary
   ;; parts at [row + 8L, row + 16L) (byte addresses). Each f64x2 lane pair holds two consecutive
   ;; coordinates t, t + 1 (t even).
@@ -460,14 +460,14 @@
 
   ;; Projection u_j = R_j f for rows in groups of four (pointer table at tab, 4 ng entries; the
   ;; caller pads the last group by repeating a row: its re-reads hit L1), over t in
-  ;; [t0, t0 + len), t0 and len multiples of 4, with f the stream of mds.ts drawProjection: four
+  ;; [t0, t0 + len), t0 and len multiples of 4, with f the stream of mds/kernels.ts drawProjection: four
   ;; xorshift128 generators, one per i32x4 lane (f[t] from lane t mod 4), state vectors x, y, z, w
   ;; (64 bytes at state, at f[t0]; advanced by len / 4 steps), f = w * 2^-32 - 0.5 (exact). f is
   ;; generated in blocks of blk (a multiple of 4) values into fbuf, and every group reads the
   ;; block from L1. Per row, acc (32 bytes at acc + 32 row) holds [re even, re odd] and
   ;; [im even, im odd]: four partial sums, each over its t in increasing order, of x[t] * f[t]
   ;; (x[L + t] * f[t]), as the JS loop keeps them. The caller zeroes acc before t = 0, so that a
-  ;; t range can be done in several calls (the decoder's fused pass, mds.ts projectAndCombine).
+  ;; t range can be done in several calls (the decoder's fused pass, mds/decoder.ts projectAndCombine).
   (func (export "project") (param $tab i32) (param $ng i32) (param $L i32) (param $tstart i32)
       (param $len i32) (param $state i32) (param $fbuf i32) (param $acc i32) (param $blk i32)
     (local $t0 i32) (local $bl i32) (local $p i32) (local $pend i32) (local $im i32)
@@ -538,7 +538,7 @@
       (br $blocks))))
 
   ;; The projection and the combination in one pass over t in [t0, t0 + bl) (t0, bl multiples of
-  ;; 4), for the decoder's speculation (mds.ts projectAndCombine): f[t0 .. t0 + bl) is generated
+  ;; 4), for the decoder's speculation (mds/decoder.ts projectAndCombine): f[t0 .. t0 + bl) is generated
   ;; into fbuf from the stream state at `state` (as `project`), then the nk rows at ktab are read
   ;; ONCE, each pair loaded into registers for both its projection and its combination, and the nx
   ;; rows at xtab (the rows the combination leaves out) are projected alone. Table entries are 8

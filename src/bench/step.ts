@@ -6,9 +6,9 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../core/rng.js';
 import { median } from '../core/stats.js';
 import type { Batch } from '../data/types.js';
-import { type BackendName, currentBackend, initBackend } from './backend.js';
-import { getModelDef } from './registry.js';
-import type { TrainableModel } from './types.js';
+import { type BackendName, currentBackend, initBackend } from '../models/backend.js';
+import { getModelDef } from '../models/registry.js';
+import type { TrainableModel } from '../models/types.js';
 
 export interface BenchStepOptions {
   model: string;

@@ -16,7 +16,6 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { UsageError } from '../core/errors.js';
 import { allFinite } from '../core/vec.js';
-import { TrainConfigSchema, type TrainConfig } from '../experiment/config.js';
 import { ioReason, nodeIo, writeAtomic, type FileIo } from '../core/files.js';
 
 const MAGIC = 0x4b435244; // 'DRCK'
@@ -24,19 +23,6 @@ const VERSION = 2;
 const HEAD = 12;
 const DIGEST = 32;
 export const CHECKPOINT_FILE = 'checkpoint.bin';
-
-/** Config keys that may differ between a run and its resumption (they do not change the model). */
-const FREE_KEYS: readonly (keyof TrainConfig)[] = [
-  'out',
-  'resume',
-  'engine',
-  'cluster',
-  'stepDeadlineMs',
-  'checkpointEvery',
-  'evalEvery',
-  'bandwidthMBps',
-  'latencyMs',
-];
 
 const count = z.number().int().min(0);
 const TotalsSchema = z.object({
@@ -61,8 +47,11 @@ const MetaSchema = z.object({
   /** The next step to run. */
   step: count,
   momentumStarted: z.boolean(),
-  /** The config the run was started with (keys in FREE_KEYS ignored when resuming). */
-  config: TrainConfigSchema,
+  /**
+   * The run's description (the resolved config): the builder compares it with the resuming run's
+   * (src/build/resume.ts). Its `steps` bounds `step`.
+   */
+  config: z.looseObject({ steps: z.number().int().min(1) }),
   /** Summary totals so far. */
   totals: TotalsSchema,
 });
@@ -159,27 +148,4 @@ export function readCheckpoint(dir: string, numParams?: number): Checkpoint {
       `${path}: non-finite parameters or momentum (NaN or Inf); refusing to resume from it`,
     );
   return { meta, params, momentum };
-}
-
-/**
- * The checkpoint `config.resume` names, checked against `config` (same options but FREE_KEYS).
- * Without `numParams` the model size is checked later, by the training loop.
- */
-export function readResumeCheckpoint(config: TrainConfig, numParams?: number): Checkpoint {
-  const dir = config.resume;
-  if (dir === undefined) throw new Error('readResumeCheckpoint: config.resume is not set');
-  const ck = readCheckpoint(dir, numParams);
-  const bad = configMismatch(ck.meta.config, config);
-  if (bad) throw new UsageError(`--resume ${dir}: option ${bad} differs from the checkpointed run`);
-  return ck;
-}
-
-/** The first config key (other than FREE_KEYS) whose value differs, or null. */
-export function configMismatch(a: TrainConfig, b: TrainConfig): string | null {
-  const keys = new Set([...Object.keys(a), ...Object.keys(b)] as (keyof TrainConfig)[]);
-  for (const k of keys) {
-    if (FREE_KEYS.includes(k)) continue;
-    if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) return k;
-  }
-  return null;
 }

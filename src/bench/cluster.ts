@@ -4,11 +4,11 @@
  * a process engine adds to a training step beyond the workers' computation.
  */
 import { randomBytes } from 'node:crypto';
-import { resolveConfig, type TrainConfigInput } from '../experiment/config.js';
+import { resolveConfig, type TrainConfigInput } from '../build/config.js';
+import { buildContext } from '../build/components.js';
+import { trainResolved } from '../build/train.js';
 import { median } from '../core/stats.js';
-import { train } from '../train/loop.js';
-import { LocalEngine } from './local.js';
-import { buildWorkerContext } from './worker-step.js';
+import { LocalEngine } from '../cluster/local.js';
 
 export interface TransportResult {
   bytes: number;
@@ -36,11 +36,11 @@ export async function benchEcho(
     scheme: 'uncoded',
     batch: 1,
   });
-  const ctx = await buildWorkerContext(config);
+  const ctx = await buildContext(config, 'ps');
   let engine: LocalEngine | undefined;
   try {
     engine = await LocalEngine.start({
-      config,
+      description: config,
       scheme: ctx.scheme,
       numParams: ctx.model.numParams,
       stepDeadlineMs: 60_000,
@@ -99,18 +99,22 @@ export async function benchStepOverhead(input: TrainConfigInput): Promise<Overhe
   const waits: number[] = [];
   const slowest: number[] = [];
   let numParams = 0;
-  await train(resolveConfig({ ...input, engine: 'local', evalEvery: 0 }), {
-    onStart: (i) => {
-      numParams = i.model.numParams;
+  await trainResolved(
+    resolveConfig({ ...input, engine: 'local', evalEvery: 0 }),
+    {},
+    {
+      onStart: (i) => {
+        numParams = i.model.numParams;
+      },
+      onStep: (r) => {
+        if (r.step === 0) return; // first step: worker warm-up
+        const s = Math.max(...r.time.computeMs.map((c, w) => c + r.time.encodeMs[w]));
+        waits.push(r.time.psWaitMs);
+        slowest.push(s);
+        overhead.push(r.time.psWaitMs - s);
+      },
     },
-    onStep: (r) => {
-      if (r.step === 0) return; // first step: worker warm-up
-      const s = Math.max(...r.time.computeMs.map((c, w) => c + r.time.encodeMs[w]));
-      waits.push(r.time.psWaitMs);
-      slowest.push(s);
-      overhead.push(r.time.psWaitMs - s);
-    },
-  });
+  );
   return {
     steps: overhead.length,
     numParams,

@@ -19,9 +19,34 @@ export const MAX_DEADLINE_MS = 86_400_000;
 
 export const TrainConfigSchema = z
   .object({
-    model: z.string().default('mlp').describe('model from the zoo: mlp, fc, lenet, cnn, resnet8, resnet20'),
-    dataset: z.string().default('mnist').describe('mnist (embedded), fashion-mnist, idx, cifar10, synthetic'),
-    dataDir: z.string().optional().describe('folder with the dataset files (idx, cifar10, fashion-mnist)'),
+    model: z
+      .string()
+      .min(1)
+      .default('mlp')
+      .describe(
+        'zoo model (mlp, fc, lenet, cnn, resnet8, resnet20), a plugin model, or a tfjs Layers model.json path',
+      ),
+    tfjsModel: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe(
+        'a tfjs model description (topology, output reading, non-trainable weights), set for worker processes and for models built in code; `model` is then its label',
+      ),
+    dataset: z
+      .string()
+      .min(1)
+      .default('mnist')
+      .describe('mnist (embedded), fashion-mnist, idx, cifar10, npy, csv, synthetic, or a plugin dataset'),
+    dataDir: z
+      .string()
+      .optional()
+      .describe('folder with the dataset files (idx, cifar10, fashion-mnist, npy, csv)'),
+    plugins: z
+      .array(z.string().min(1))
+      .default([])
+      .describe(
+        'ES module files that register aggregators, attacks, models, datasets or schemes (docs/plugins.md)',
+      ),
     workers: z.number().int().min(1).max(MAX_WORKERS).default(15).describe('number of workers n'),
     byzantine: z.number().int().min(0).max(MAX_WORKERS).default(2).describe('number of Byzantine workers s'),
     scheme: z
@@ -112,6 +137,10 @@ export const TrainConfigSchema = z
       .describe('seed for init, batches, placement and attack noise'),
     backend: z.enum(['wasm', 'cpu']).default('wasm').describe('tfjs backend'),
     out: z.string().optional().describe('folder for metrics.jsonl, summary.json, params.npy'),
+    exportModel: z
+      .string()
+      .optional()
+      .describe('write the final model here (tfjs models: Layers format; zoo: params.npy + layout.json)'),
     engine: z
       .enum(['inprocess', 'local', 'remote'])
       .default('inprocess')

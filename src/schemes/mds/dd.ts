@@ -1,5 +1,5 @@
 /**
- * Double-double ("dd") complex arithmetic for the MDS codes' one-time setup (spec/schemes.md
+ * Double-double ("dd") complex arithmetic for the MDS codes' one-time setup (docs/schemes.md
  * "Cyclic code" step 6, "Solon" step 3): a value is an unevaluated sum hi + lo of two float64s
  * (~106 bits), built from the error-free TwoSum and TwoProduct (Dekker's split; JavaScript has
  * no fused multiply-add). The encoding coefficients are products of up to n - 1 factors

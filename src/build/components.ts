@@ -1,0 +1,175 @@
+/**
+ * Names to objects, in one place: the model, dataset, scheme, attack and batch schedule a
+ * resolved config describes. The PS and every worker process call the same functions in the same
+ * order, so a seed gives the same data, scheme and noise everywhere. A user's objects (a tfjs
+ * model, a dataset, a rule or attack object) take the place of the named ones (src/build/train.ts).
+ */
+import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { UsageError } from '../core/errors.js';
+import { Rng } from '../core/rng.js';
+import { parseAttack } from '../attacks/registry.js';
+import type { Attack } from '../attacks/types.js';
+import type { Aggregator } from '../aggregators/types.js';
+import type { WorkerContext } from '../cluster/worker-step.js';
+import { loadDataset } from '../data/registry.js';
+import { BatchSchedule } from '../data/schedule.js';
+import type { Dataset } from '../data/types.js';
+import { initBackend } from '../models/backend.js';
+import { getModelDef } from '../models/registry.js';
+import {
+  checkCompatible,
+  modelFromDescription,
+  wrapLayersModel,
+  type TfjsModelDescription,
+} from '../models/tfjs.js';
+import { loadLayersModelFile } from '../models/tfjs-files.js';
+import type { TrainableModel } from '../models/types.js';
+import { createScheme, type SchemeDef } from '../schemes/registry.js';
+import type { Placement } from '../attacks/placement.js';
+import type { Scheme } from '../schemes/types.js';
+import type { TrainConfig } from './config.js';
+import { loadPlugins } from './plugins.js';
+
+/** A user's objects standing in for the config's names (each optional). */
+export interface Components {
+  model?: TrainableModel;
+  dataset?: Dataset;
+  aggregator?: Aggregator;
+  attack?: Attack;
+  /** Runs at the PS only. */
+  placement?: Placement;
+  scheme?: SchemeDef;
+}
+
+/** `model` names a tfjs Layers file rather than a registered model. */
+export function isModelFile(model: string): boolean {
+  return model.endsWith('.json');
+}
+
+/**
+ * The model a config names for `dataset`: a tfjs model description handed over by the PS, a tfjs Layers
+ * `model.json` (its weights, or a seeded initialisation when it has none), or a registered model
+ * built from the seed.
+ */
+export async function buildModel(config: TrainConfig, dataset: Dataset): Promise<TrainableModel> {
+  let model: TrainableModel;
+  if (config.tfjsModel !== undefined) {
+    model = await modelFromDescription(config.tfjsModel as unknown as TfjsModelDescription, {
+      name: config.model,
+    });
+    seededInit(model, config.seed);
+  } else if (isModelFile(config.model)) {
+    const lm = await loadLayersModelFile(config.model);
+    model = wrapLayersModel(lm, { name: config.model });
+    if (!hasWeights(config.model)) seededInit(model, config.seed);
+  } else return getModelDef(config.model).create(dataset.inputShape, dataset.numClasses, config.seed);
+  return model;
+}
+
+/** A tfjs model must take the dataset's samples and give one output per class. */
+function checkFits(model: TrainableModel, dataset: Dataset): void {
+  const lm = (model as { layersModel?: Parameters<typeof checkCompatible>[0] }).layersModel;
+  const bad = lm === undefined ? null : checkCompatible(lm, dataset.inputShape, dataset.numClasses);
+  if (bad !== null) throw new UsageError(`model ${model.name}: ${bad}`);
+}
+
+function hasWeights(path: string): boolean {
+  try {
+    const j = JSON.parse(readFileSync(path, 'utf8')) as { weightsManifest?: { paths?: unknown[] }[] };
+    return (j.weightsManifest ?? []).some((g) => (g.paths ?? []).length > 0);
+  } catch {
+    return false; // loadLayersModelFile already said what is wrong with the file
+  }
+}
+
+/**
+ * A topology alone carries no weights, and tfjs's initialisers are not seeded: start from a
+ * seeded Glorot-uniform initialisation instead (zeros for vectors), so the seed fixes the model.
+ */
+function seededInit(model: TrainableModel & { layout?(): { shape: number[] }[] }, seed: number): void {
+  const shapes = model.layout?.() ?? [{ shape: [model.numParams] }];
+  const rng = Rng.derive(seed, 'init');
+  const p = new Float32Array(model.numParams);
+  let o = 0;
+  for (const { shape } of shapes) {
+    const size = shape.reduce((a, b) => a * b, 1);
+    if (shape.length >= 2) {
+      const field = shape.slice(0, -2).reduce((a, b) => a * b, 1);
+      const fanIn = field * shape[shape.length - 2];
+      const fanOut = field * shape[shape.length - 1];
+      const limit = Math.sqrt(6 / (fanIn + fanOut));
+      for (let i = 0; i < size; i++) p[o + i] = (2 * rng.float() - 1) * limit;
+    }
+    o += size;
+  }
+  model.setParams(p);
+}
+
+/** The scheme a config describes for a model of `d` parameters. Workers build theirs too. */
+export function buildScheme(
+  config: TrainConfig,
+  d: number,
+  role: 'ps' | 'worker',
+  aggregator?: Aggregator,
+  def?: SchemeDef,
+): Scheme {
+  const opts = {
+    n: config.workers,
+    s: config.byzantine,
+    d,
+    r: config.redundancy,
+    aggregator: aggregator ?? config.aggregator,
+    preAggregator: config.preAggregator,
+    noMajority: config.noMajority,
+    detoxMode: config.detoxMode,
+    detoxBuckets: config.detoxBuckets,
+    compression: config.compression,
+    messageDtype: config.messageDtype,
+    seed: config.seed,
+    role,
+  };
+  return def !== undefined ? def.create(opts) : createScheme(config.scheme, opts);
+}
+
+/** What a config's run computes with. `role` 'worker': a worker process (it never decodes). */
+export async function buildContext(
+  config: TrainConfig,
+  role: 'ps' | 'worker',
+  objects: Components = {},
+): Promise<WorkerContext> {
+  await loadPlugins(config.plugins);
+  const attack = objects.attack ?? parseAttack(config.attack).attack;
+  await initBackend(config.backend);
+  const dataset =
+    objects.dataset ?? loadDataset(config.dataset, { dataDir: config.dataDir, seed: config.seed });
+  const model = objects.model ?? (await buildModel(config, dataset));
+  try {
+    checkFits(model, dataset);
+    const scheme = buildScheme(config, model.numParams, role, objects.aggregator, objects.scheme);
+    const schedule = new BatchSchedule({
+      numSamples: dataset.train.n,
+      globalBatch: config.batch,
+      numPartitions: scheme.numPartitions,
+      seed: config.seed,
+    });
+    return { seed: config.seed, model, dataset, scheme, attack, schedule };
+  } catch (e) {
+    if (objects.model === undefined) model.dispose();
+    throw e;
+  }
+}
+
+/** A worker process's context from the description the PS sent (a resolved config). */
+export async function buildWorkerContext(config: TrainConfig): Promise<WorkerContext> {
+  return buildContext(config, 'worker');
+}
+
+/** Paths in a config, made absolute so that worker processes and resumed runs find the same files. */
+export function absolutePaths(config: TrainConfig): TrainConfig {
+  return {
+    ...config,
+    plugins: config.plugins.map((p) => resolve(p)),
+    model: isModelFile(config.model) ? resolve(config.model) : config.model,
+  };
+}
