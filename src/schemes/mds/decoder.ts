@@ -1,26 +1,18 @@
 /**
  * The PS side of the MDS code (docs/schemes.md "Cyclic code" steps 1-7, "Solon" steps 1-6):
- * project the messages, locate the adversaries from the projected syndromes (the locator), solve
+ * project the messages, locate the adversaries from the projected syndromes (locator.ts), solve
  * for the recovery weights of the kept rows and combine the messages into the honest sum. Two
  * per-arena caches live here, keyed by the MessageArena the messages sit in (so they die with
  * it): the result buffer and the speculation of which rows the locator keeps.
  */
-import {
-  cget,
-  cmat,
-  crows,
-  minNormSolve,
-  qrAdjointSolve,
-  qrFull,
-  qrSolve,
-  type CMat,
-} from '../../core/complex.js';
+import { cget, cmat, crows, qrAdjointSolve, qrFull, qrSolve, type CMat } from '../../core/complex.js';
 
 import { arenaOf, COMBINE_SETS, type MessageArena } from '../../core/simd/arena.js';
 import type { Rng } from '../../core/rng.js';
 import { allFinite, type Vec } from '../../core/vec.js';
 import { adjointResidual, twoSum } from './dd.js';
-import { wpow } from './code.js';
+
+import { locate } from './locator.js';
 import {
   combineAccurate,
   combineRows,
@@ -326,77 +318,10 @@ export function mdsDecode(
   const eps = code.dtype === 'float32' ? 2 ** -24 : 2 ** -53;
   const noise = uMax > 0 ? eps * Math.sqrt(n) : 0;
 
-  // 2. Modified syndromes.
-  const nsyn = 2 * s - e;
-  const xs = (j: number) => wpow(n, -j);
-  const syn = new Float64Array(2 * nsyn);
-  const presentSet = new Set(present);
-  const erased: number[] = [];
-  for (let j = 0; j < n; j++) if (!presentSet.has(j)) erased.push(j);
-  const invSqrt = 1 / Math.sqrt(n);
-  present.forEach((j, a) => {
-    let gr = invSqrt;
-    let gi = 0;
-    const [xr, xi] = xs(j);
-    for (const i of erased) {
-      const [yr, yi] = xs(i);
-      const fr = xr - yr;
-      const fi = xi - yi;
-      const nr = gr * fr - gi * fi;
-      gi = gr * fi + gi * fr;
-      gr = nr;
-    }
-    // weight_t = Gamma(x_j) x_j^(K + t) / sqrt n, times u_j
-    const [pr0, pi0] = wpow(n, -j * K);
-    let wr = gr * pr0 - gi * pi0;
-    let wi = gr * pi0 + gi * pr0;
-    const ur = u[2 * a];
-    const ui = u[2 * a + 1];
-    for (let t = 0; t < nsyn; t++) {
-      syn[2 * t] += wr * ur - wi * ui;
-      syn[2 * t + 1] += wr * ui + wi * ur;
-      const nr = wr * xr - wi * xi;
-      wi = wr * xi + wi * xr;
-      wr = nr;
-    }
-  });
-
-  // 3. Locator: tau x tau Hankel system, row i: sum_u a_u S[tau-1-i+u] = S[2tau-1-i]; min norm.
-  const tau = Math.floor(nsyn / 2);
-  let excluded: number[] = [];
-  let ranking: number[] = []; // present rows, most suspicious (smallest |p(x_j)|) first
-  let locatorRank = 0;
-  if (tau > 0) {
-    const hank = cmat(tau, tau);
-    const rhs = cmat(tau, 1);
-    for (let i = 0; i < tau; i++) {
-      for (let c = 0; c < tau; c++) {
-        const q = tau - 1 - i + c;
-        hank.data[2 * (i * tau + c)] = syn[2 * q];
-        hank.data[2 * (i * tau + c) + 1] = syn[2 * q + 1];
-      }
-      rhs.data[2 * i] = syn[2 * (2 * tau - 1 - i)];
-      rhs.data[2 * i + 1] = syn[2 * (2 * tau - 1 - i) + 1];
-    }
-    // Syndromes at the noise floor are zero (no error there): an absolute rank tolerance.
-    const sol = minNormSolve(hank, rhs, noise * Math.sqrt(tau));
-    locatorRank = sol.rank;
-    // 4. p(x) = x^tau - sum_u a_u x^u at x_j; the tau smallest |p(x_j)| are excluded.
-    const score = present.map((j) => {
-      const [xr, xi] = xs(j);
-      let pr = 1; // Horner on the monic polynomial, top coefficient first
-      let pim = 0;
-      for (let c = tau - 1; c >= 0; c--) {
-        const nr = pr * xr - pim * xi - sol.x.data[2 * c];
-        pim = pr * xi + pim * xr - sol.x.data[2 * c + 1];
-        pr = nr;
-      }
-      return { j, v: Math.hypot(pr, pim) };
-    });
-    score.sort((a, b) => a.v - b.v || a.j - b.j);
-    ranking = score.map((x) => x.j);
-    excluded = ranking.slice(0, tau);
-  }
+  // 2-4. Syndromes, the error locator, the most suspicious rows (locator.ts).
+  const located = locate(n, K, s, present, u, noise);
+  const { tau, ranking, locatorRank } = located;
+  let excluded = located.excluded;
   // 5. Least squares over all kept rows H, from one QR of C1[H,:]: the codeword fitted to the
   // projection (for the consistency check), and later the combination vectors (step 6).
   const tolRes = 1e4 * noise;
