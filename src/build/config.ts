@@ -228,3 +228,48 @@ export function readConfigFile(path: string): Record<string, unknown> {
   }
   return data as Record<string, unknown>;
 }
+
+/** Which built-in schemes read each scheme-specific option (plugin schemes are not checked). */
+const USED_BY: Partial<Record<keyof TrainConfig, (c: TrainConfig) => boolean>> = {
+  aggregator: (c) => c.scheme === 'uncoded' || (c.scheme === 'detox' && c.detoxMode === 'rule'),
+  preAggregator: (c) => c.scheme === 'uncoded' || (c.scheme === 'detox' && c.detoxMode === 'rule'),
+  detoxMode: (c) => c.scheme === 'detox',
+  detoxBuckets: (c) => c.scheme === 'detox',
+  compression: (c) => c.scheme === 'solon',
+  messageDtype: (c) => c.scheme === 'cyclic' || c.scheme === 'solon',
+  noMajority: (c) => c.scheme === 'repetition' || c.scheme === 'detox',
+  redundancy: (c) => c.scheme !== 'uncoded',
+};
+const WHO: Partial<Record<keyof TrainConfig, string>> = {
+  aggregator: 'uncoded, and detox with detoxMode rule',
+  preAggregator: 'uncoded, and detox with detoxMode rule',
+  detoxMode: 'detox',
+  detoxBuckets: 'detox',
+  compression: 'solon',
+  messageDtype: 'cyclic and solon',
+  noMajority: 'repetition and detox',
+  redundancy: 'repetition, cyclic, solon and detox',
+};
+const BUILT_IN = new Set(['uncoded', 'repetition', 'cyclic', 'solon', 'detox']);
+
+/**
+ * An option the user gave that the chosen scheme would ignore (`--aggregator median` with the
+ * repetition code), as one line, or null. `given`: the keys the user set; `label` names them.
+ */
+export function inapplicable(
+  given: Iterable<string>,
+  config: TrainConfig,
+  label: (key: string) => string = (k) => k,
+): string | null {
+  if (!BUILT_IN.has(config.scheme)) return null;
+  const defaults = TrainConfigSchema.parse({}) as Record<string, unknown>;
+  for (const k of given) {
+    const used = USED_BY[k as keyof TrainConfig];
+    // A default value changes nothing (a saved, fully resolved config holds every key).
+    const value = (config as Record<string, unknown>)[k];
+    if (JSON.stringify(value) === JSON.stringify(defaults[k])) continue;
+    if (used !== undefined && !used(config))
+      return `${label(k)} does not apply to scheme ${config.scheme} (it is read by ${WHO[k as keyof TrainConfig]})`;
+  }
+  return null;
+}

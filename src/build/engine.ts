@@ -39,7 +39,7 @@ export function resolveCluster(config: TrainConfig): ClusterSpec {
   const bind = overrides.bind ?? (typeof file.bind === 'string' ? file.bind : undefined);
   if (bind === undefined)
     throw new UsageError(
-      'remote engine: no bind address (draco ps --bind ADDR, or key `bind` of --cluster FILE)',
+      'remote engine: no address to bind: give --cluster FILE holding `bind: tcp://0.0.0.0:5555` (draco train or ps), or --bind ADDR (draco ps)',
     );
   checkEndpoint(bind, 'bind address', true);
   if (file.secret !== undefined || file.secretFile !== undefined)
@@ -49,7 +49,7 @@ export function resolveCluster(config: TrainConfig): ClusterSpec {
   const keyPath = overrides.key ?? (typeof file.key === 'string' ? file.key : undefined);
   if (keyPath === undefined)
     throw new UsageError(
-      'remote engine: no PS key (draco ps --key DIR/ps.key, or key `key` of --cluster FILE; make one with `draco keys`)',
+      'remote engine: no PS key: give --cluster FILE holding `key: DIR/ps.key` (draco train or ps), or --key DIR/ps.key (draco ps); make keys with `draco keys`',
     );
   const t = file.startupTimeoutMs;
   if (t !== undefined && !(typeof t === 'number' && Number.isInteger(t) && t > 0 && t <= MAX_STARTUP_MS))

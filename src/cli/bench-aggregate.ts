@@ -66,7 +66,10 @@ export function benchAggregateCommand(): Command {
           const [row] = benchAggregate({ n: o.n, d: o.d, f, rules: [rule], runs: o.runs, warmup: o.warmup });
           if (o.json) process.stdout.write(JSON.stringify(row) + '\n');
           else {
-            const it = row.iterations !== undefined ? `  (${row.iterations} iterations)` : '';
+            const it =
+              row.iterations !== undefined
+                ? `  (${row.iterations} iteration${row.iterations === 1 ? '' : 's'})`
+                : '';
             process.stdout.write(
               `${rule.padEnd(26)} ${String(o.n).padStart(4)} ${String(o.d).padStart(9)} ${String(row.f).padStart(3)} ${row.medianMs.toFixed(2).padStart(10)} ${row.minMs.toFixed(2).padStart(9)} ${row.gbps.toFixed(2).padStart(7)}${it}\n`,
             );

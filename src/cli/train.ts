@@ -7,7 +7,13 @@ import { aggregators } from '../aggregators/registry.js';
 import { attacks } from '../attacks/registry.js';
 import { formatDefaults } from '../core/spec.js';
 import { schemes } from '../schemes/registry.js';
-import { readConfigFile, resolveConfig, TrainConfigSchema, type TrainConfig } from '../build/config.js';
+import {
+  inapplicable,
+  readConfigFile,
+  resolveConfig,
+  TrainConfigSchema,
+  type TrainConfig,
+} from '../build/config.js';
 import { absolutePaths } from '../build/components.js';
 import { checkExportTarget } from '../build/export.js';
 import { loadPlugins } from '../build/plugins.js';
@@ -15,10 +21,15 @@ import { readResumeCheckpoint } from '../build/resume.js';
 import { trainResolved } from '../build/train.js';
 import type { StepRecord, TrainSummary } from '../train/loop.js';
 import { RunWriter } from '../train/output.js';
-import { RunFailed } from '../core/errors.js';
+import { RunFailed, UsageError } from '../core/errors.js';
 
 /** Flag name (kebab) -> config key (camel), in the order `--help` lists them. */
-const FLAGS: [flag: string, key: keyof TrainConfig, kind: 'int' | 'num' | 'str' | 'list', arg: string][] = [
+export const FLAGS: [
+  flag: string,
+  key: keyof TrainConfig,
+  kind: 'int' | 'num' | 'str' | 'list',
+  arg: string,
+][] = [
   ['model', 'model', 'str', 'name|model.json'],
   ['dataset', 'dataset', 'str', 'name'],
   ['data-dir', 'dataDir', 'str', 'dir'],
@@ -134,15 +145,28 @@ tf.loadLayersModel; zoo models: params.npy + layout.json). Plugins: docs/plugins
     const label = (key: string) => (key in flagCfg ? `--${FLAGS.find((f) => f[1] === key)![0]}` : key);
     const where = typeof opts.config === 'string' ? opts.config : 'options';
     const config = absolutePaths(resolveConfig({ ...fileCfg, ...flagCfg }, where, label));
+    // Silently ignoring an option misleads: say which scheme would read it.
+    const unused = inapplicable(Object.keys({ ...fileCfg, ...flagCfg }), config, label);
+    if (unused !== null) throw new UsageError(`${where}: ${unused}`);
     await runTrain(config, opts.quiet === true);
   });
   return cmd;
 }
 
-/** Accept kebab-case keys in config files too (`weight-decay` = `weightDecay`). */
-function normalizeKeys(obj: Record<string, unknown>): Record<string, unknown> {
+/**
+ * Config file keys: the config key, or any flag's name in kebab-case or camelCase
+ * (`weight-decay` = `weightDecay`, `on-no-majority` = `onNoMajority` = `noMajority`,
+ * `plugin` = `plugins`).
+ */
+export function normalizeKeys(obj: Record<string, unknown>): Record<string, unknown> {
+  const byFlag = new Map<string, string>(FLAGS.map(([flag, key]) => [camel(flag), key]));
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(obj)) out[camel(k)] = v;
+  for (const [k, v] of Object.entries(obj)) {
+    const c = camel(k);
+    const key = byFlag.get(c) ?? c;
+    // A repeatable flag's key holds a list; a single value in a file is a list of one.
+    out[key] = FLAGS.some(([, fk, kind]) => fk === key && kind === 'list') && typeof v === 'string' ? [v] : v;
+  }
   return out;
 }
 
@@ -249,7 +273,7 @@ function printSummary(s: TrainSummary, out: string | undefined): void {
     ['steps', String(s.steps)],
     [
       'wall time',
-      `${s.wallSeconds.toFixed(1)} s (median step ${s.medianStepWallMs.toFixed(1)} ms in-process)`,
+      `${s.wallSeconds.toFixed(1)} s (median step ${s.medianStepWallMs.toFixed(1)} ms, ${String(s.config.engine ?? 'inprocess')} engine)`,
     ],
     [
       'modeled parallel step',

@@ -24,7 +24,11 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { UsageError } from '../core/errors.js';
 import { DEFAULT_NETWORK } from '../train/time-model.js';
-import { buildScheme } from '../build/components.js';
+import { buildScheme, isModelFile } from '../build/components.js';
+import { placements } from '../attacks/placement.js';
+import { parseAttack } from '../attacks/registry.js';
+import { hasDataset, loadDataset } from '../data/registry.js';
+import { getModelDef, hasModel } from '../models/registry.js';
 import {
   formatIssues,
   readConfigFile,
@@ -161,9 +165,19 @@ function matches(config: TrainConfig, pattern: Record<string, unknown>): boolean
   );
 }
 
-/** Build the scheme once so that a bad combination fails before hours of other runs. */
+/**
+ * Build the scheme and parse every name once, so that a bad combination or a typo in any run of
+ * the grid fails before hours of other runs. Names a plugin provides are checked when the run
+ * loads its plugins (they are not loaded yet here).
+ */
 function checkBuildable(config: TrainConfig, where: string): void {
   try {
+    if (config.plugins.length === 0) {
+      parseAttack(config.attack);
+      placements.get(config.placement);
+      if (!hasDataset(config.dataset)) loadDataset(config.dataset); // the UsageError listing the names
+      if (!isModelFile(config.model) && !hasModel(config.model)) getModelDef(config.model);
+    }
     buildScheme(config, 64, 'ps');
   } catch (e) {
     if (e instanceof UsageError) {

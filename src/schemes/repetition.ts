@@ -225,7 +225,7 @@ export function createRepetition(opts: SchemeOptions): Scheme {
     messageLength: d,
     messageDtype: 'float32',
     describe() {
-      return `${groups.length} groups (r = ${r}, tolerates ${s} Byzantine): ranks ${groupSpans(groups)}`;
+      return `${groups.length} group${groups.length === 1 ? '' : 's'} (r = ${r}, tolerates ${s} Byzantine): ranks ${groupSpans(groups)}`;
     },
     encode: (worker: number, gradient: GradientOracle) => gradient(assignment[worker]),
     decode(messages: readonly (Vec | null)[], ctx: DecodeContext): DecodeResult {

@@ -97,6 +97,18 @@ describe('study expansion', () => {
       (e: unknown) =>
         e instanceof UsageError && /repetition n=5 s=1 is invalid: .*r >= 2s \+ 1/.test(e.message),
     );
+    // A typo in any run of the grid, found before run 1 (issue 15: found only when run 2 started).
+    for (const [key, bad, pattern] of [
+      ['attack', ['reverse', 'gausian'], /unknown attack 'gausian'/],
+      ['placement', ['fixed', 'worts'], /unknown placement 'worts'/],
+      ['model', ['mlp', 'lenett'], /unknown model 'lenett'/],
+      ['dataset', ['synthetic', 'mnits'], /unknown dataset 'mnits'/],
+    ] as const)
+      assert.throws(
+        () => expandStudy(study({ ...TINY, grid: { ...TINY.grid, [key]: bad } }), false),
+        (e: unknown) => e instanceof UsageError && pattern.test(e.message),
+        `a grid typo in ${key}`,
+      );
     assert.throws(
       () => expandStudy(study({ ...TINY, base: { ...TINY.base, out: '/x' } }), false),
       (e: unknown) => e instanceof UsageError && /"out" is set by draco experiment/.test(e.message),
