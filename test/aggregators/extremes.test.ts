@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
+
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -23,9 +23,10 @@ import { readNpy, writeNpy } from '../../src/core/npy.js';
 import { Rng } from '../../src/core/rng.js';
 import type { Vec } from '../../src/core/vec.js';
 import { relErr } from '../schemes/cyclic-helpers.js';
+import { tempDir } from '../tmp.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/draco.js', import.meta.url));
-const tmp = mkdtempSync(join(tmpdir(), 'draco-extremes-'));
+const tmp = tempDir('draco-extremes-');
 
 const DEFAULTS: WeiszfeldSettings = { iters: 100, tol: 1e-6, nu: 1e-6 };
 const ctx = (f: number, info?: AggregateInfo) => ({ f, rng: Rng.derive(1, 'extremes'), info });

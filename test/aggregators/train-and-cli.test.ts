@@ -1,8 +1,7 @@
 /** Every rule trains from `draco train --scheme uncoded`, and `draco aggregate` on small .npy files. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -10,9 +9,10 @@ import { aggregators } from '../../src/aggregators/registry.js';
 import { readNpy, writeNpy } from '../../src/core/npy.js';
 import { resolveConfig } from '../../src/build/config.js';
 import { train } from '../../src/build/train.js';
+import { tempDir } from '../tmp.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/draco.js', import.meta.url));
-const tmp = mkdtempSync(join(tmpdir(), 'draco-agg-'));
+const tmp = tempDir('draco-agg-');
 
 function draco(...args: string[]) {
   const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });

@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
+
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { decodeNpy, writeNpy } from '../../src/core/npy.js';
@@ -15,8 +15,9 @@ import { initBackend } from '../../src/models/backend.js';
 import { loadLayersModelFile, saveLayersModel } from '../../src/models/tfjs-files.js';
 import * as tf from '@tensorflow/tfjs';
 import { BIN } from '../cluster/procs.js';
+import { tempDir } from '../tmp.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'draco-model-file-'));
+const tmp = tempDir('draco-model-file-');
 const modelDir = join(tmp, 'model');
 const dataDir = join(tmp, 'data');
 

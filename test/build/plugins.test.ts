@@ -5,16 +5,17 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
+
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { generateKeySet, writeKeySet } from '../../src/cluster/keys.js';
 import { BIN, reaper, waitFor } from '../cluster/procs.js';
+import { tempDir } from '../tmp.js';
 
 const pids = reaper();
 
-const tmp = mkdtempSync(join(tmpdir(), 'draco-plugin-'));
+const tmp = tempDir('draco-plugin-');
 
 // Plain JS, no import of draco: the API arrives as the argument.
 const PLUGIN = `

@@ -1,15 +1,16 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
+
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { decodeNpy } from '../../src/core/npy.js';
+import { tempDir } from '../tmp.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/draco.js', import.meta.url));
-const tmp = mkdtempSync(join(tmpdir(), 'draco-cli-'));
+const tmp = tempDir('draco-cli-');
 
 function draco(...args: string[]) {
   const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });

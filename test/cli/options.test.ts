@@ -6,15 +6,16 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
+
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { inapplicable, resolveConfig } from '../../src/build/config.js';
 import { FLAGS, normalizeKeys } from '../../src/cli/train.js';
 import { BIN } from '../cluster/procs.js';
+import { tempDir } from '../tmp.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'draco-options-'));
+const tmp = tempDir('draco-options-');
 
 function draco(...args: string[]) {
   const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });

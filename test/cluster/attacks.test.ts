@@ -8,9 +8,9 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
+
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -23,9 +23,10 @@ import { train } from '../../src/build/train.js';
 import { type StepRecord } from '../../src/train/loop.js';
 import { Peer, workerKey } from './peer.js';
 import { BIN, childrenOf, waitFor } from './procs.js';
+import { tempDir } from '../tmp.js';
 
 const INSIDER = fileURLToPath(new URL('./insider.js', import.meta.url));
-const tmp = mkdtempSync(join(tmpdir(), 'draco-attacks-'));
+const tmp = tempDir('draco-attacks-');
 const procs: ChildProcess[] = [];
 
 after(() => {

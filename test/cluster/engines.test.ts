@@ -6,8 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
+
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { randomBytes } from 'node:crypto';
@@ -20,8 +20,9 @@ import { readCheckpoint } from '../../src/train/checkpoint.js';
 import { resolveConfig, type TrainConfigInput } from '../../src/build/config.js';
 import { train } from '../../src/build/train.js';
 import { type StepRecord } from '../../src/train/loop.js';
+import { tempDir } from '../tmp.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'draco-cluster-'));
+const tmp = tempDir('draco-cluster-');
 const spawned = reaper();
 
 const base: TrainConfigInput = {

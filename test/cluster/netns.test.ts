@@ -5,12 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
+
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { generateKeySet, writeKeySet } from '../../src/cluster/keys.js';
+import { tempDir } from '../tmp.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/draco.js', import.meta.url));
 
@@ -59,7 +60,7 @@ test(
         const r = ip(...cmd);
         assert.ok(r.ok, `ip ${cmd.join(' ')}: ${r.err}`);
       }
-      const dir = mkdtempSync(join(tmpdir(), 'draco-netns-'));
+      const dir = tempDir('draco-netns-');
       // Per-worker keys: the PS gets ps.key, each worker only its own key.
       const keyDir = join(dir, 'keys');
       writeKeySet(keyDir, generateKeySet(3));

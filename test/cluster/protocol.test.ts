@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { readCheckpoint, writeCheckpoint } from '../../src/train/checkpoint.js';
@@ -19,6 +19,7 @@ import { UsageError } from '../../src/core/errors.js';
 import { resolveConfig } from '../../src/build/config.js';
 import { nodeIo, type FileIo } from '../../src/core/files.js';
 import { Sgd } from '../../src/train/sgd.js';
+import { tempDir } from '../tmp.js';
 
 const secret = randomBytes(32);
 
@@ -99,7 +100,7 @@ describe('checkpoints', () => {
       .digest()
       .copy(b, b.length - 32);
 
-  function written(dir = mkdtempSync(join(tmpdir(), 'draco-ck-'))) {
+  function written(dir = tempDir('draco-ck-')) {
     const sgd = new Sgd(5, 0.9, 0);
     const params = new Float32Array([1, 2, 3, 4, 5]);
     sgd.step(params, new Float64Array([0.5, -1, 2, 0, 1e-3]), 0.1);

@@ -18,7 +18,6 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { readCheckpoint } from '../../src/train/checkpoint.js';
@@ -29,8 +28,9 @@ import { type StepRecord, type TrainSummary } from '../../src/train/loop.js';
 import { nodeIo, type FileIo } from '../../src/core/files.js';
 import { keptMetrics, RunWriter } from '../../src/train/output.js';
 import { BIN, childrenOf, reaper } from './procs.js';
+import { tempDir } from '../tmp.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'draco-resume-'));
+const tmp = tempDir('draco-resume-');
 const spawned = reaper();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -400,7 +400,7 @@ describe(
   () => {
     /** Run draco on a fresh tmpfs of `size`, then copy the run folder out for inspection. */
     function onTmpfs(size: string, args: string[], copyTo: string) {
-      const mnt = mkdtempSync(join(tmpdir(), 'draco-tmpfs-'));
+      const mnt = tempDir('draco-tmpfs-');
       mkdirSync(copyTo, { recursive: true });
       const script =
         `mount -t tmpfs -o size=${size} tmpfs "$1" || exit 99; shift; dest="$1"; shift; ` +

@@ -1,21 +1,14 @@
 /** Shared helpers for the data tests: temp dirs and small generated files. */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
+
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { after } from 'node:test';
 import { encodeIdx } from '../../src/data/idx.js';
+import { tempDir as sharedTempDir } from '../tmp.js';
 
-const dirs: string[] = [];
-after(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-/** A fresh temporary directory, removed when the test file ends. */
+/** A fresh temporary directory, removed when the test file ends (test/tmp.ts). */
 export function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'draco-data-'));
-  dirs.push(d);
-  return d;
+  return sharedTempDir('draco-data-');
 }
 
 /** Write a small MNIST-format directory: `nTrain`/`nTest` images of `h x w`, pixel = (i*7 + k) % 256, label = i % classes. */

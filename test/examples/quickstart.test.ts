@@ -9,11 +9,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { tempDir } from '../tmp.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -31,7 +32,7 @@ test(
   'examples/quickstart installs the packed draco, builds with tsc --strict and trains alike on both engines',
   { timeout: 900_000 },
   () => {
-    const tmp = mkdtempSync(join(tmpdir(), 'draco-example-'));
+    const tmp = tempDir('draco-example-');
     // dist/ is built by the test command itself; pack what it built.
     let r = run('npm', ['pack', '--ignore-scripts', '--pack-destination', tmp], ROOT);
     assert.equal(r.code, 0, r.out);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -18,9 +18,10 @@ import {
   type StudyRun,
 } from '../../src/experiment/results.js';
 import type { StepRecord } from '../../src/train/loop.js';
+import { tempDir } from '../tmp.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/draco.js', import.meta.url));
-const tmp = mkdtempSync(join(tmpdir(), 'draco-report-'));
+const tmp = tempDir('draco-report-');
 
 const CHARTS = [
   'accuracy-vs-step',

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -10,10 +10,11 @@ import { resultColumns } from '../../src/experiment/results.js';
 import { runStudy } from '../../src/experiment/runner.js';
 import { expandStudy, loadStudy, StudySchema } from '../../src/experiment/study.js';
 import { modeledCommMs } from '../../src/train/time-model.js';
+import { tempDir } from '../tmp.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/draco.js', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const tmp = mkdtempSync(join(tmpdir(), 'draco-study-'));
+const tmp = tempDir('draco-study-');
 
 function study(obj: unknown) {
   return StudySchema.parse(obj);

@@ -7,8 +7,8 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { UsageError } from '../../src/core/errors.js';
@@ -23,8 +23,9 @@ import {
 } from '../../src/models/tfjs.js';
 import { loadLayersModelFile, saveLayersModel } from '../../src/models/tfjs-files.js';
 import { bitEqual, makeBatch, randomArray, relErr } from './helpers.js';
+import { tempDir } from '../tmp.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'draco-tfjs-'));
+const tmp = tempDir('draco-tfjs-');
 after(() => rmSync(tmp, { recursive: true, force: true }));
 let dirCount = 0;
 const freshDir = () => join(tmp, `d${dirCount++}`);

@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
+
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,7 @@ import type { Vec } from '../../src/core/vec.js';
 import { createDetox, detoxF, medianOfMeans, type DetoxMode } from '../../src/schemes/detox.js';
 import { createScheme } from '../../src/schemes/registry.js';
 import type { SchemeOptions } from '../../src/schemes/types.js';
+import { tempDir } from '../tmp.js';
 
 const f32 = (...x: number[]) => Float32Array.from(x);
 const decodeCtx = (n: number, size = 4, step = 0) => ({
@@ -240,7 +241,7 @@ describe('detox: preconditions', () => {
 
 describe('draco train --scheme detox', () => {
   const BIN = fileURLToPath(new URL('../../../bin/draco.js', import.meta.url));
-  const tmp = mkdtempSync(join(tmpdir(), 'draco-detox-'));
+  const tmp = tempDir('draco-detox-');
   for (const mode of ['median-of-means', 'multi-krum', 'bulyan', 'rule']) {
     test(`--detox-mode ${mode} trains on synthetic data under the worst-case colluders`, () => {
       const out = join(tmp, mode);
