@@ -100,7 +100,7 @@ export const TrainConfigSchema = z
     noMajority: z
       .enum(['skip', 'abort'])
       .default('skip')
-      .describe('repetition: a group without majority is skipped, or the step is aborted'),
+      .describe('repetition, detox: an undecodable group is skipped, or the step is aborted'),
     batch: z
       .number()
       .int()
@@ -145,7 +145,10 @@ export const TrainConfigSchema = z
       .enum(['inprocess', 'local', 'remote'])
       .default('inprocess')
       .describe('inprocess (simulated), local (worker processes), remote (--cluster FILE)'),
-    cluster: z.string().optional().describe('remote engine: YAML/JSON file with bind, secretFile'),
+    cluster: z
+      .string()
+      .optional()
+      .describe('remote engine: YAML/JSON file with bind and key (the PS key from draco keys)'),
     stepDeadlineMs: z
       .number()
       .int()

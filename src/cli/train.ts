@@ -78,6 +78,16 @@ function parseNumber(kind: 'int' | 'num') {
   };
 }
 
+/** The values of an enum option (through its default/optional wrappers), for --help. */
+function enumOptions(schema: unknown): string[] | null {
+  let s = schema as { options?: unknown; unwrap?: () => unknown; def?: { innerType?: unknown } };
+  for (let i = 0; i < 4 && s !== undefined; i++) {
+    if (Array.isArray(s.options)) return s.options as string[];
+    s = (s.def?.innerType ?? (typeof s.unwrap === 'function' ? s.unwrap() : undefined)) as typeof s;
+  }
+  return null;
+}
+
 function schemaDefault(key: keyof TrainConfig): unknown {
   const r = TrainConfigSchema.safeParse({});
   return r.success ? r.data[key] : undefined;
@@ -93,7 +103,9 @@ export function trainCommand(): Command {
     );
   cmd.option('--config <file>', 'YAML or JSON file with any of the options below');
   for (const [flag, key, kind, arg] of FLAGS) {
-    const desc = TrainConfigSchema.shape[key].description ?? '';
+    const choices = enumOptions(TrainConfigSchema.shape[key]);
+    const desc =
+      (TrainConfigSchema.shape[key].description ?? '') + (choices ? ` (one of: ${choices.join(', ')})` : '');
     const def = schemaDefault(key);
     const shown = def !== undefined && !(Array.isArray(def) && def.length === 0);
     const opt = new Option(

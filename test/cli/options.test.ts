@@ -120,3 +120,19 @@ describe('labels that tell the truth', () => {
     assert.match(r.stderr, /scheme: 1 group \(r = 3, tolerates 1 Byzantine\)/);
   });
 });
+
+test('train --help lists the choices of every enum option, and no retired key', () => {
+  const r = spawnSync(process.execPath, [BIN, 'train', '--help'], { encoding: 'utf8' });
+  assert.equal(r.status, 0);
+  const help = r.stdout.replace(/\s+/g, ' ');
+  for (const choices of [
+    'constant, step, cosine',
+    'wasm, cpu',
+    'median-of-means, multi-krum, bulyan, rule',
+    'skip, abort',
+    'float64, float32, float64x2',
+    'inprocess, local, remote',
+  ])
+    assert.ok(help.includes(`(one of: ${choices})`), `choices ${choices}`);
+  assert.doesNotMatch(help, /secretFile/);
+});
