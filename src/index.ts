@@ -60,6 +60,7 @@ export {
 } from './models/tfjs.js';
 export { loadLayersModelFile, saveLayersModel } from './models/tfjs-files.js';
 export { getModelDef, listModels } from './models/registry.js';
+export { GENERIC_LR } from './models/types.js';
 export type { EvalResult, GradientResult, ModelDef, TrainableModel } from './models/types.js';
 
 // Data

@@ -28,7 +28,7 @@ import type { TrainableModel } from '../models/types.js';
 import { createScheme, type SchemeDef } from '../schemes/registry.js';
 import type { Placement } from '../attacks/placement.js';
 import type { Scheme } from '../schemes/types.js';
-import type { TrainConfig } from './config.js';
+import { isModelFile, type TrainConfig } from './config.js';
 import { loadPlugins } from './plugins.js';
 
 /** A user's objects standing in for the config's names (each optional). */
@@ -40,11 +40,6 @@ export interface Components {
   /** Runs at the PS only. */
   placement?: Placement;
   scheme?: SchemeDef;
-}
-
-/** `model` names a tfjs Layers file rather than a registered model. */
-export function isModelFile(model: string): boolean {
-  return model.endsWith('.json');
 }
 
 /**

@@ -6,6 +6,8 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { UsageError } from '../core/errors.js';
+import { getModelDef, hasModel, listModels } from '../models/registry.js';
+import { GENERIC_LR } from '../models/types.js';
 
 /**
  * Bounds of the numeric options. Beyond them a value is a mistake or breaks something underneath:
@@ -16,6 +18,18 @@ export const MAX_WORKERS = 65_536;
 export const MAX_STEPS = 1_000_000_000;
 /** A day: longer than any step should wait for a straggler. */
 export const MAX_DEADLINE_MS = 86_400_000;
+
+/** The zoo's default learning rates for help texts: `mlp 0.3, fc 0.1, ..., other models 0.05`. */
+function zooLrs(): string {
+  const byLr = new Map<number, string[]>();
+  for (const name of listModels()) {
+    const lr = getModelDef(name).defaultLr ?? GENERIC_LR;
+    byLr.set(lr, [...(byLr.get(lr) ?? []), name]);
+  }
+  return [...[...byLr].map(([lr, names]) => `${names.join(', ')} ${lr}`), `other models ${GENERIC_LR}`].join(
+    '; ',
+  );
+}
 
 export const TrainConfigSchema = z
   .object({
@@ -108,7 +122,12 @@ export const TrainConfigSchema = z
       .max(100_000_000)
       .default(480)
       .describe('global batch size (all workers together)'),
-    lr: z.number().positive().max(1e4).default(0.3).describe('learning rate'),
+    lr: z
+      .number()
+      .positive()
+      .max(1e4)
+      .optional()
+      .describe(`learning rate (peak, for schedules); default: the model's (${zooLrs()})`),
     lrSchedule: z.enum(['constant', 'step', 'cosine']).default('cosine').describe('learning-rate schedule'),
     lrStepEvery: z
       .number()
@@ -204,7 +223,31 @@ export function resolveConfig(
 ): TrainConfig {
   const r = TrainConfigSchema.safeParse(input);
   if (!r.success) throw new UsageError(formatIssues(r.error, where, label));
-  return r.data;
+  const lr = r.data.lr ?? modelLr(r.data);
+  return lr === undefined ? r.data : { ...r.data, lr };
+}
+
+/** `model` names a tfjs Layers file rather than a registered model. */
+export function isModelFile(model: string): boolean {
+  return model.endsWith('.json');
+}
+
+/**
+ * The default learning rate of the config's model: the zoo's or a plugin's `defaultLr`, GENERIC_LR
+ * for a tfjs model file or description; undefined while the name is unknown (a plugin not yet
+ * loaded).
+ */
+export function modelLr(config: Pick<TrainConfig, 'model' | 'tfjsModel'>): number | undefined {
+  if (config.tfjsModel !== undefined || isModelFile(config.model)) return GENERIC_LR;
+  return hasModel(config.model) ? (getModelDef(config.model).defaultLr ?? GENERIC_LR) : undefined;
+}
+
+/**
+ * `config` with its learning rate settled: given, the model's default, or GENERIC_LR for a model
+ * no registry knows (a TrainableModel object). Call once the plugins are loaded.
+ */
+export function withModelLr(config: TrainConfig): TrainConfig & { lr: number } {
+  return { ...config, lr: config.lr ?? modelLr(config) ?? GENERIC_LR };
 }
 
 /** Read a YAML or JSON config file (YAML is a superset of JSON) into a plain object. */

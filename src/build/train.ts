@@ -19,7 +19,8 @@ import { wrapLayersModel } from '../models/tfjs.js';
 import type { TrainableModel } from '../models/types.js';
 import type { Checkpoint } from '../train/checkpoint.js';
 import { runTraining, type TrainHooks, type TrainResult, type TrainSummary } from '../train/loop.js';
-import { resolveConfig, type TrainConfig, type TrainConfigInput } from './config.js';
+import { resolveConfig, withModelLr, type TrainConfig, type TrainConfigInput } from './config.js';
+import { loadPlugins } from './plugins.js';
 import { absolutePaths, buildContext, type Components } from './components.js';
 import { createEngine } from './engine.js';
 import { checkExportTarget, exportModel } from './export.js';
@@ -133,11 +134,13 @@ export async function train(options: TrainOptions = {}, hooks: TrainHooks = {}):
  * caller already read and checked against `config` (read here otherwise).
  */
 export async function trainResolved(
-  config: TrainConfig,
+  resolved: TrainConfig,
   objects: Components = {},
   hooks: TrainHooks = {},
   resumeFrom?: Checkpoint,
 ): Promise<TrainOutput> {
+  await loadPlugins(resolved.plugins); // a plugin model's defaultLr
+  const config = withModelLr(resolved);
   const n = config.workers;
   const s = config.byzantine;
   if (s > n) throw new UsageError(`more Byzantine workers than workers (byzantine = ${s}, workers = ${n})`);

@@ -53,8 +53,11 @@ export function aggregateCommand(): Command {
     .description(
       'Reads IN.npy, an n x d float32 or float64 matrix with one input per row, applies the rule and writes ' +
         'the length-d aggregate to --out (float64 for float64 input; for float32 input the float64 result ' +
-        'rounded to float32). Rules: `draco list`; pre-aggregators: bucketing:b=B, nnm (README "Aggregators").\n\n' +
-        'Examples:\n' +
+        'rounded to float32). Rules: `draco list`; pre-aggregators: bucketing:b=B, nnm (README "Aggregators").',
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
         '  draco aggregate --rule median --f 2 grads.npy --out agg.npy\n' +
         '  draco aggregate --rule trimmed-mean:b=2 grads.npy --out agg.npy\n' +
         '  draco aggregate --rule geomedian:iters=10,tol=1e-6,nu=1e-6 grads.npy --out agg.npy\n' +

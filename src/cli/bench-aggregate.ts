@@ -11,9 +11,9 @@ export function benchAggregateCommand(): Command {
     .description(
       'Median wall time of each aggregation rule over n seeded random float32 inputs of length d, and the ' +
         'input bandwidth (n * d * 4 bytes / median). Extras: distances (the Krum distance matrix alone), ' +
-        'sign-majority-packed (PS side on packed signs), vote (the repetition majority vote).\n' +
+        'sign-majority-packed (PS side on packed signs), vote (the repetition majority vote).\n\n' +
         'The inputs sit in WebAssembly memory, where the training PS copies validated messages, so ' +
-        'mean runs its SIMD kernel as in training; DRACO_SIMD=0 uses plain arrays and the JS loops.\n' +
+        'mean runs its SIMD kernel as in training; DRACO_SIMD=0 uses plain arrays and the JS loops.\n\n' +
         'Rules are specs: --rules median,geomedian:iters=10,tol=0,krum',
     )
     .option('--n <N>', 'number of inputs', positiveInt, 15)

@@ -1,5 +1,5 @@
 /** `draco bench transport`: PS <-> worker throughput over the wire protocol, and step overhead. */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { benchEcho, benchStepOverhead } from '../bench/cluster.js';
 import { positiveInt } from './args.js';
 
@@ -14,11 +14,15 @@ export function benchTransportCommand(): Command {
   return new Command('transport')
     .summary('MB/s of gradient-sized messages PS <-> worker, and the PS per-step overhead')
     .description(
-      'Echo messages through one `draco worker` process over ZeroMQ (CURVE, and the session MAC on every frame;\n' +
-        '4 in flight) and report payload MB/s (both directions counted) and the median round trip. Then train a few\n' +
+      'Echo messages through one `draco worker` process over ZeroMQ (CURVE, and the session MAC on every frame; ' +
+        '4 in flight) and report payload MB/s (both directions counted) and the median round trip. Then train a few ' +
         'steps with --engine local and report the PS wait beyond the slowest worker (median over steps).',
     )
-    .option('--sizes <MB,...>', 'message sizes in MB (1e6 bytes)', sizeList, [0.4e6, 4e6, 16e6])
+    .addOption(
+      new Option('--sizes <MB,...>', 'message sizes in MB (1e6 bytes)')
+        .argParser(sizeList)
+        .default([0.4e6, 4e6, 16e6], '0.4,4,16'),
+    )
     .option('--rounds <k>', 'messages per size', positiveInt, 50)
     .option('--model <name>', 'model for the step-overhead run', 'mlp')
     .option('--dataset <name>', 'dataset for the step-overhead run', 'synthetic')

@@ -11,15 +11,15 @@ export function experimentCommand(): Command {
   return new Command('experiment')
     .summary('run a study: a grid of training runs, resumable, summarised in results.csv')
     .description(
-      'Expand the study FILE (YAML or JSON) into a grid of `draco train` runs and run them one after\n' +
-        'another in this process (timed runs never share the CPU). Finished runs are skipped, so the\n' +
+      'Expand the study FILE (YAML or JSON) into a grid of `draco train` runs and run them one after ' +
+        'another in this process (timed runs never share the CPU). Finished runs are skipped, so the ' +
         'same command resumes an interrupted study; a run whose settings changed gets a new id.',
     )
     .argument('<file>', 'study file, e.g. experiments/draco-vs-median.yaml')
     .option('--quick', "the study's small size (its `quick:` section): minutes instead of hours")
     .option('--out <dir>', 'output folder (default: results/<study name>[-quick])')
     .option('--dry-run', 'print the expanded runs and exit')
-    .option('--quiet', 'only errors and the final line')
+    .option('--quiet', 'no progress: only errors (stderr) and the final line (stdout)')
     .addHelpText(
       'after',
       `
@@ -107,7 +107,8 @@ Shipped studies: experiments/draco-vs-median.yaml, experiments/detox.yaml, exper
           },
         });
         const secs = ((performance.now() - started) / 1000).toFixed(0);
-        process.stderr.write(
+        // The result, on stdout as draco train's summary is (progress goes to stderr).
+        process.stdout.write(
           `draco experiment: ${outcome.ran} run(s) in ${secs} s, ${outcome.skipped} already done, ` +
             `${outcome.failed.length} failed; results in ${out}/results.csv (next: draco report ${out})\n`,
         );

@@ -17,8 +17,11 @@ export function keysCommand(): Command {
         'PS and each worker-<i>.key to worker i only: a worker key lets its holder speak as that rank and ' +
         'no other. Existing key files are never overwritten.\n\n' +
         'With --k8s, also DIR/k8s-keys.yaml (one Secret for the PS, one per worker) and DIR/k8s-workers.yaml ' +
-        '(one Job per rank, each mounting only its own Secret); see deploy/k8s/README.md.\n\n' +
-        'Example:\n' +
+        '(one Job per rank, each mounting only its own Secret); see deploy/k8s/README.md.',
+    )
+    .addHelpText(
+      'after',
+      '\nExample:\n' +
         '  draco keys --workers 6 --out keys\n' +
         '  draco ps --bind tcp://0.0.0.0:5555 --key keys/ps.key --workers 6 ...\n' +
         '  draco worker --connect tcp://PS_HOST:5555 --key keys/worker-3.key',

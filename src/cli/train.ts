@@ -11,6 +11,7 @@ import {
   inapplicable,
   readConfigFile,
   resolveConfig,
+  withModelLr,
   TrainConfigSchema,
   type TrainConfig,
 } from '../build/config.js';
@@ -93,16 +94,52 @@ function schemaDefault(key: keyof TrainConfig): unknown {
   return r.success ? r.data[key] : undefined;
 }
 
-export function trainCommand(): Command {
-  const cmd = new Command('train')
-    .summary('train a model with n simulated workers, s of them Byzantine')
-    .description(
-      'Train a model on a simulated cluster of n workers, s of them Byzantine, protected by a scheme.\n' +
-        'With no options: MNIST, mlp, 15 workers, 2 Byzantine sending reversed gradients, repetition code r = 5.\n' +
-        'Options come from --config FILE (YAML or JSON, keys as below in camelCase) and flags; flags win.',
-    );
+/** What tells `draco train` and `draco ps` (the same options, run remotely) apart in their help. */
+export interface TrainCommandText {
+  name: string;
+  summary: string;
+  /** Paragraphs, each one line: commander wraps them. */
+  description: string[];
+  /** Flags the command does not take (ps always runs the remote engine). */
+  omit?: readonly string[];
+  /** Text after the options (examples and outputs), printed as written. */
+  after: string;
+}
+
+const TRAIN_TEXT: TrainCommandText = {
+  name: 'train',
+  summary: 'train a model with n simulated workers, s of them Byzantine',
+  description: [
+    'Train a model on a simulated cluster of n workers, s of them Byzantine, protected by a scheme. ' +
+      'With no options: MNIST, mlp, 15 workers, 2 Byzantine sending reversed gradients, repetition code r = 5.',
+    'Options come from --config FILE (YAML or JSON, keys as below in kebab-case or camelCase) and flags; flags win.',
+  ],
+  after: `
+Examples:
+  draco train                                         # the embedded default job
+  draco train --attack gaussian:sigma=50 --placement fixed --steps 200 --out runs/g50
+  draco train --scheme uncoded --aggregator mean --attack reverse   # no defence: diverges
+  draco train --scheme uncoded --aggregator geomedian --attack alie
+  draco train --scheme detox --redundancy 3 --detox-mode bulyan --placement worst --attack collude
+  draco train --scheme cyclic --attack constant       # exact decoding, one message of d reals
+  draco train --scheme solon --compression 2          # d/2 reals per message
+  draco train --config job.yaml --seed 3
+  draco train --model ./model.json --dataset npy --data-dir data/   # your tfjs model on your data
+  draco train --plugin ./my-rule.js --scheme uncoded --aggregator my-rule --engine local
+
+With --out DIR: DIR/metrics.jsonl (one record per step), DIR/summary.json (final accuracy,
+paramsSha256, bytes per worker per step, suspects, resolved config), DIR/params.npy.
+With --export-model DIR: the final model (tfjs models: model.json + weights.bin for
+tf.loadLayersModel; zoo models: params.npy + layout.json). Plugins: docs/plugins.md.
+Exit status: 0 trained; 2 a mistake in the options; 3 the result cannot be used (most steps
+aborted, diverged, or no better than the most common class), outputs still written.`,
+};
+
+export function trainCommand(text: TrainCommandText = TRAIN_TEXT): Command {
+  const cmd = new Command(text.name).summary(text.summary).description(text.description.join('\n\n'));
   cmd.option('--config <file>', 'YAML or JSON file with any of the options below');
   for (const [flag, key, kind, arg] of FLAGS) {
+    if (text.omit?.includes(flag)) continue;
     const choices = enumOptions(TrainConfigSchema.shape[key]);
     const desc =
       (TrainConfigSchema.shape[key].description ?? '') + (choices ? ` (one of: ${choices.join(', ')})` : '');
@@ -128,23 +165,7 @@ Attacks (name[:key=value,...], defaults shown):
     .join(', ')}
 Aggregators (--aggregator, name[:key=value,...]): ${aggregators.names().join(', ')}.
 See \`draco list\` for what each model, dataset, scheme, aggregator, attack and placement does.
-
-Examples:
-  draco train                                         # the embedded default job
-  draco train --attack gaussian:sigma=50 --placement fixed --steps 200 --out runs/g50
-  draco train --scheme uncoded --aggregator mean --attack reverse   # no defence: diverges
-  draco train --scheme uncoded --aggregator geomedian --attack alie
-  draco train --scheme detox --redundancy 3 --detox-mode bulyan --placement worst --attack collude
-  draco train --scheme cyclic --attack constant       # exact decoding, one message of d reals
-  draco train --scheme solon --compression 2          # d/2 reals per message
-  draco train --config job.yaml --seed 3
-  draco train --model ./model.json --dataset npy --data-dir data/   # your tfjs model on your data
-  draco train --plugin ./my-rule.js --scheme uncoded --aggregator my-rule --engine local
-
-With --out DIR: DIR/metrics.jsonl (one record per step), DIR/summary.json (final accuracy,
-paramsSha256, bytes per worker per step, suspects, resolved config), DIR/params.npy.
-With --export-model DIR: the final model (tfjs models: model.json + weights.bin for
-tf.loadLayersModel; zoo models: params.npy + layout.json). Plugins: docs/plugins.md.`,
+${text.after}`,
   );
   cmd.action(async (opts: Record<string, unknown>) => {
     const fileCfg = typeof opts.config === 'string' ? normalizeKeys(readConfigFile(opts.config)) : {};
@@ -186,10 +207,11 @@ function camel(s: string): string {
   return s.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
-async function runTrain(config: TrainConfig, quiet: boolean): Promise<void> {
+async function runTrain(given: TrainConfig, quiet: boolean): Promise<void> {
   // Every check on the checkpoint and the output folder comes before the first write, and before
   // any engine or cluster key is touched.
-  await loadPlugins(config.plugins);
+  await loadPlugins(given.plugins);
+  const config = withModelLr(given); // a plugin model's default learning rate is known now
   if (config.exportModel !== undefined) checkExportTarget(config.exportModel);
   const ck = config.resume !== undefined ? readResumeCheckpoint(config) : null;
   const writer = config.out
@@ -280,7 +302,14 @@ function fmtLoss(x: number): string {
 
 function printSummary(s: TrainSummary, out: string | undefined): void {
   const rows: [string, string][] = [
-    ['final test accuracy', `${(100 * s.finalTestAccuracy).toFixed(2)}%`],
+    [
+      'final test accuracy',
+      `${(100 * s.finalTestAccuracy).toFixed(2)}%` +
+        // summaries written before chanceAccuracy existed lack it
+        (typeof s.chanceAccuracy === 'number'
+          ? ` (chance: ${(100 * s.chanceAccuracy).toFixed(2)}%, the most common class)`
+          : ''),
+    ],
     ['final test loss', fmtLoss(s.finalTestLoss)],
     ['steps', String(s.steps)],
     [
@@ -303,6 +332,7 @@ function printSummary(s: TrainSummary, out: string | undefined): void {
     ['params sha256', s.paramsSha256],
   ];
   if (out) rows.push(['outputs', `${out}/metrics.jsonl, summary.json, params.npy`]);
+  if (s.failed !== null) rows.push(['FAILED', s.failed]);
   const w = Math.max(...rows.map((r) => r[0].length));
   process.stdout.write(rows.map(([k, v]) => `  ${k.padEnd(w)}  ${v}`).join('\n') + '\n');
 }

@@ -9,7 +9,11 @@
  *   DIR/results.csv             one ResultRow per finished run, columns RESULT_COLUMNS in order
  *   DIR/aggregation-cost.csv    optional, one AggregationCostRow per (rule, n): PS cost vs n
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { median } from '../core/stats.js';
 import type { NetworkModel } from '../train/time-model.js';
+import type { StepRecord, TrainSummary } from '../train/loop.js';
 import type { TrainConfig } from '../build/config.js';
 
 export type { NetworkModel };
@@ -126,4 +130,56 @@ export interface AggregationCostRow {
   /** Byzantine inputs assumed: the most the rule accepts at n, at most floor((n - 3) / 4). */
   f: number;
   medianMs: number;
+}
+
+/** A results.csv cell: numbers to 6 decimals, NaN and infinities empty, RFC 4180 quoting. */
+export function csvCell(v: unknown): string {
+  if (v === undefined || v === null || (typeof v === 'number' && !Number.isFinite(v))) return '';
+  const s = typeof v === 'number' ? String(Math.round(v * 1e6) / 1e6) : String(v);
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** One results.csv row from a finished run's summary.json and metrics.jsonl. */
+export function resultRow(manifest: StudyManifest, run: StudyRun, dir: string): ResultRow {
+  const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as TrainSummary;
+  const records = readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as StepRecord);
+  const per = (f: (t: StepRecord['time']) => number) => median(records.map((r) => f(r.time)));
+  const slowest = (xs: number[]) => Math.max(...xs);
+  const row: ResultRow = {
+    id: run.id,
+    ...run.labels,
+    model: run.config.model,
+    dataset: run.config.dataset,
+    steps: summary.steps,
+    finalTestAccuracy: summary.finalTestAccuracy,
+    finalTestLoss: summary.finalTestLoss,
+    bytesPerWorkerPerStep: summary.bytesPerWorkerPerStep,
+    computeMs: per((t) => slowest(t.computeMs)),
+    encodeMs: per((t) => slowest(t.encodeMs)),
+    commMs: per((t) => t.commMs),
+    decodeMs: per((t) => t.decodeMs),
+    updateMs: per((t) => t.updateMs),
+    modeledStepMs: per((t) => t.modeledParallelMs),
+    wallStepMs: per((t) => t.stepWallMs),
+    modeledSeconds: records.reduce((a, r) => a + r.time.modeledParallelMs, 0) / 1000,
+    wallSeconds: summary.wallSeconds,
+  };
+  for (const target of manifest.targets) {
+    let modeledMs = 0;
+    let hit: { step: number; seconds: number } | null = null;
+    for (const r of records) {
+      modeledMs += r.time.modeledParallelMs;
+      if (r.testAccuracy !== undefined && r.testAccuracy >= target) {
+        hit = { step: r.step + 1, seconds: modeledMs / 1000 };
+        break;
+      }
+    }
+    const key = targetKey(target);
+    row[`stepsTo${key}`] = hit ? hit.step : '';
+    row[`modeledSecondsTo${key}`] = hit ? hit.seconds : '';
+  }
+  return row;
 }

@@ -3,20 +3,20 @@
  * machine would distort every measured compute time), resumably: a run whose summary.json exists
  * is finished and skipped. After every run results.csv is rewritten from all finished runs.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus as cpus_ } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../core/errors.js';
-import { median } from '../core/stats.js';
 import { packageVersion } from '../core/version.js';
 import { trainResolved } from '../build/train.js';
-import type { StepRecord, TrainSummary } from '../train/loop.js';
+import type { StepRecord } from '../train/loop.js';
 import { RunWriter } from '../train/output.js';
 import { buildAggregator } from '../aggregators/registry.js';
 import { BENCH_EXTRA_RULES, benchAggregate } from '../bench/aggregate.js';
 import {
+  csvCell,
   resultColumns,
-  targetKey,
+  resultRow,
   type AggregationCostRow,
   type ResultRow,
   type StudyManifest,
@@ -130,57 +130,6 @@ function writeResults(
     lines.push(cols.map((c) => csvCell((row as unknown as Record<string, unknown>)[c])).join(','));
   writeFileSync(join(out, 'results.csv'), lines.join('\n') + '\n');
   return rows;
-}
-
-function csvCell(v: unknown): string {
-  if (v === undefined || v === null || (typeof v === 'number' && !Number.isFinite(v))) return '';
-  const s = typeof v === 'number' ? String(Math.round(v * 1e6) / 1e6) : String(v);
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-/** One results.csv row from a finished run's summary.json and metrics.jsonl. */
-export function resultRow(manifest: StudyManifest, run: StudyRun, dir: string): ResultRow {
-  const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as TrainSummary;
-  const records = readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as StepRecord);
-  const per = (f: (t: StepRecord['time']) => number) => median(records.map((r) => f(r.time)));
-  const slowest = (xs: number[]) => Math.max(...xs);
-  const row: ResultRow = {
-    id: run.id,
-    ...run.labels,
-    model: run.config.model,
-    dataset: run.config.dataset,
-    steps: summary.steps,
-    finalTestAccuracy: summary.finalTestAccuracy,
-    finalTestLoss: summary.finalTestLoss,
-    bytesPerWorkerPerStep: summary.bytesPerWorkerPerStep,
-    computeMs: per((t) => slowest(t.computeMs)),
-    encodeMs: per((t) => slowest(t.encodeMs)),
-    commMs: per((t) => t.commMs),
-    decodeMs: per((t) => t.decodeMs),
-    updateMs: per((t) => t.updateMs),
-    modeledStepMs: per((t) => t.modeledParallelMs),
-    wallStepMs: per((t) => t.stepWallMs),
-    modeledSeconds: records.reduce((a, r) => a + r.time.modeledParallelMs, 0) / 1000,
-    wallSeconds: summary.wallSeconds,
-  };
-  for (const target of manifest.targets) {
-    let modeledMs = 0;
-    let hit: { step: number; seconds: number } | null = null;
-    for (const r of records) {
-      modeledMs += r.time.modeledParallelMs;
-      if (r.testAccuracy !== undefined && r.testAccuracy >= target) {
-        hit = { step: r.step + 1, seconds: modeledMs / 1000 };
-        break;
-      }
-    }
-    const key = targetKey(target);
-    row[`stepsTo${key}`] = hit ? hit.step : '';
-    row[`modeledSecondsTo${key}`] = hit ? hit.seconds : '';
-  }
-  return row;
 }
 
 /**

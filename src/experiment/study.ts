@@ -24,13 +24,14 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { UsageError } from '../core/errors.js';
 import { DEFAULT_NETWORK } from '../train/time-model.js';
-import { buildScheme, isModelFile } from '../build/components.js';
+import { buildScheme } from '../build/components.js';
 import { placements } from '../attacks/placement.js';
 import { parseAttack } from '../attacks/registry.js';
 import { hasDataset, loadDataset } from '../data/registry.js';
 import { getModelDef, hasModel } from '../models/registry.js';
 import {
   formatIssues,
+  isModelFile,
   readConfigFile,
   resolveConfig,
   TrainConfigSchema,
@@ -204,7 +205,8 @@ export function defenseLabel(c: TrainConfig): string {
   }
 }
 
-function runLabels(c: TrainConfig, label: string | undefined): RunLabels {
+/** The labels tables and charts name a run by (`label`: the study's name for its defense). */
+export function runLabels(c: TrainConfig, label: string | undefined): RunLabels {
   const s = c.byzantine;
   const m = c.scheme === 'solon' ? c.compression : 1;
   const defaultR: Record<string, number> = {

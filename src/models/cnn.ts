@@ -9,6 +9,7 @@ import type { ModelDef } from './types.js';
 
 export const cnn: ModelDef = {
   name: 'cnn',
+  defaultLr: 0.05,
   benchInputShape: [32, 32, 3],
   description:
     'small CNN: conv32 -> conv32 -> pool -> conv64 -> conv64 -> pool -> 128 -> classes (CIFAR-10 591,274 params)',

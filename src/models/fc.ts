@@ -5,6 +5,7 @@ import type { ModelDef } from './types.js';
 
 export const fc: ModelDef = {
   name: 'fc',
+  defaultLr: 0.3,
   description:
     "DRACO's fully connected net: flatten -> 800 relu -> 500 relu -> classes (MNIST 1,033,510 params)",
   create(inputShape, numClasses, seed) {

@@ -9,6 +9,7 @@ import type { ModelDef } from './types.js';
 
 export const lenet: ModelDef = {
   name: 'lenet',
+  defaultLr: 0.05,
   description:
     'LeNet-5: conv6@5x5 same -> pool -> conv16@5x5 -> pool -> 120 -> 84 -> classes (MNIST 61,706 params)',
   create(inputShape, numClasses, seed) {

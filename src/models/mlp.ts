@@ -5,6 +5,7 @@ import type { ModelDef } from './types.js';
 
 export const mlp: ModelDef = {
   name: 'mlp',
+  defaultLr: 0.3,
   description: 'MLP: flatten -> dense 100 relu -> dense classes (MNIST 784-100-10, 79,510 params)',
   create(inputShape, numClasses, seed) {
     const net = sequential(inputShape, numClasses, [

@@ -135,6 +135,7 @@ export function resnetDef(depth: number): ModelDef {
   const n = (depth - 2) / 6;
   return {
     name,
+    defaultLr: 0.05,
     benchInputShape: [32, 32, 3],
     description: `ResNet-${depth} (Fixup, no batch norm): 3 stages x ${n} basic block${n > 1 ? 's' : ''}, 16/32/64 filters, global average pool`,
     create(inputShape, numClasses, seed): TrainableModel {

@@ -43,8 +43,20 @@ export interface ModelDef {
   /** The input it was designed for (channels last), used by `draco bench step`; default MNIST [28, 28, 1]. */
   readonly benchInputShape?: number[];
   /**
+   * The learning rate `draco train` uses when none is given: one that learns on the data the model
+   * was designed for with the default batch, momentum and schedule. Without it, GENERIC_LR.
+   */
+  readonly defaultLr?: number;
+  /**
    * Build the model for samples of `inputShape` (channels last) and `numClasses` classes, with
    * parameters initialised deterministically from `seed`.
    */
   create(inputShape: number[], numClasses: number, seed: number): TrainableModel;
 }
+
+/**
+ * The learning rate for a model that names none (a tfjs model of the user's, a plugin model
+ * without `defaultLr`): small enough that SGD with momentum 0.9 does not diverge on the zoo's
+ * models, at the price of slower progress on the ones that tolerate more.
+ */
+export const GENERIC_LR = 0.05;

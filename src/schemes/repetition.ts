@@ -89,7 +89,8 @@ function sameBytes(a: Vec, b: Vec): boolean {
 
 /**
  * Vote by bytes over one group's messages (null = erasure): the accepted value is the one sent by
- * at least `need` members, provided no other value also reaches `need`. The threshold counts
+ * at least `need` members, provided no other value also reaches `need` or it was sent by a strict
+ * majority of the members. The threshold counts
  * members, not arrivals, so erasures can only make a group undecodable, never hand it to a
  * minority: the repetition code needs s + 1 identical messages (then at least one came from an
  * honest member), DETOX a strict majority of the whole group. Default: a strict majority of
@@ -131,7 +132,11 @@ export function majorityVote(
   classes.sort((a, b) => b.count - a.count || a.rep - b.rep);
   const tally = classes.map((c) => c.count);
   const best = classes[0];
-  const accepted = best !== undefined && best.count >= need && (tally[1] ?? 0) < need;
+  // A strict majority of the members is accepted even when another value reaches `need`: with at
+  // most s liars that cannot happen (a group has >= 2s + 1 members), and beyond s it outvotes up
+  // to floor((size - 1) / 2) liars when enough members arrived, as DRACO's majority vote does.
+  const accepted =
+    best !== undefined && best.count >= need && ((tally[1] ?? 0) < need || 2 * best.count > messages.length);
   return { winner: accepted ? best.rep : -1, votes: best?.count ?? 0, tally, received };
 }
 
@@ -196,6 +201,20 @@ export function repetitionVoteRule(size: number, s: number): VoteRule {
   };
 }
 
+/**
+ * What groups of at least `size` members voting with threshold s + 1 (and a strict majority)
+ * withstand: s liars together with up to size - 2s - 1 erasures; floor((size - 1) / 2) liars when
+ * nothing is erased.
+ */
+export function repetitionTolerance(size: number, s: number): string {
+  const erasures = size - 2 * s - 1;
+  const majority = Math.floor((size - 1) / 2);
+  if (erasures === 0) return `tolerates ${s} Byzantine`;
+  const plural = erasures === 1 ? '' : 's';
+  const more = majority > s ? `, or ${majority} Byzantine without erasures` : '';
+  return `tolerates ${s} Byzantine and ${erasures} erasure${plural}${more}`;
+}
+
 export function createRepetition(opts: SchemeOptions): Scheme {
   const { n, s, d } = opts;
   const r = opts.r ?? 2 * s + 1;
@@ -225,7 +244,7 @@ export function createRepetition(opts: SchemeOptions): Scheme {
     messageLength: d,
     messageDtype: 'float32',
     describe() {
-      return `${groups.length} group${groups.length === 1 ? '' : 's'} (r = ${r}, tolerates ${s} Byzantine): ranks ${groupSpans(groups)}`;
+      return `${groups.length} group${groups.length === 1 ? '' : 's'} (r = ${r}, ${repetitionTolerance(Math.min(...groups.map((g) => g.length)), s)}): ranks ${groupSpans(groups)}`;
     },
     encode: (worker: number, gradient: GradientOracle) => gradient(assignment[worker]),
     decode(messages: readonly (Vec | null)[], ctx: DecodeContext): DecodeResult {

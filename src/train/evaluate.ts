@@ -16,3 +16,27 @@ export function evaluateSplit(model: TrainableModel, ds: Dataset, split: Split, 
   }
   return { loss: lossSum / split.n, accuracy: correct / split.n, n: split.n };
 }
+
+/**
+ * The accuracy of a model that learned nothing: always answering the split's most common class.
+ * A trained model that does not beat it by more than sampling noise has not learned.
+ */
+export function chanceAccuracy(split: Split): number {
+  const counts = new Map<number, number>();
+  let best = 0;
+  for (const y of split.y) {
+    const c = (counts.get(y) ?? 0) + 1;
+    counts.set(y, c);
+    if (c > best) best = c;
+  }
+  return split.n > 0 ? best / split.n : 0;
+}
+
+/**
+ * True when `accuracy` on `n` samples is within three standard errors of `chance` (or below it):
+ * indistinguishable from a model that learned nothing.
+ */
+export function atChance(accuracy: number, chance: number, n: number): boolean {
+  const se = Math.sqrt((chance * (1 - chance)) / Math.max(n, 1));
+  return !(accuracy > chance + 3 * se);
+}

@@ -18,7 +18,7 @@ import type { TrainableModel } from '../models/types.js';
 import { messageKind, validateMessage } from '../schemes/message.js';
 import type { Scheme } from '../schemes/types.js';
 import { writeCheckpoint, type Checkpoint } from './checkpoint.js';
-import { evaluateSplit } from './evaluate.js';
+import { atChance, chanceAccuracy, evaluateSplit } from './evaluate.js';
 import { learningRate, type LrScheduleOptions } from './lr.js';
 import { modeledCommMs, type NetworkModel } from './time-model.js';
 import { Sgd } from './sgd.js';
@@ -66,6 +66,8 @@ export interface StepRecord {
 export interface TrainSummary {
   finalTestAccuracy: number;
   finalTestLoss: number;
+  /** Test accuracy of always answering the most common class: what a model that learned nothing gets. */
+  chanceAccuracy: number;
   steps: number;
   seed: number;
   /** What the run was: the resolved config (src/build/config.ts), as given to `runTraining`. */
@@ -92,8 +94,9 @@ export interface TrainSummary {
   /** What a user must know about this run's result (undecodable steps, aborted steps). */
   warnings: string[];
   /**
-   * Why the run's result cannot be used, or null: most steps aborted (nothing decodable), or the
-   * parameters are not finite. The CLI exits with status 3 when set.
+   * Why the run's result cannot be used, or null: most steps aborted (nothing decodable), the
+   * parameters or the final test loss are not finite, or the final test accuracy is at chance
+   * (see `verdict`). The CLI exits with status 3 when set.
    */
   failed: string | null;
   wallSeconds: number;
@@ -377,6 +380,7 @@ function tally(t: Totals, record: StepRecord, network: NetworkModel, numParams: 
 }
 
 function summarize(run: TrainRun, t: Totals, params: Float32Array, wallStart: number): TrainSummary {
+  const chance = chanceAccuracy(run.dataset.test);
   return {
     finalTestAccuracy: t.last.accuracy,
     finalTestLoss: t.last.loss,
@@ -393,7 +397,8 @@ function summarize(run: TrainRun, t: Totals, params: Float32Array, wallStart: nu
     abortedSteps: t.stats.aborted,
     decoderFailures: t.stats.failures,
     partialSteps: t.stats.partial,
-    ...verdict(run.steps, t.stats, params),
+    chanceAccuracy: chance,
+    ...verdict(run.steps, t.stats, params, t.last, { accuracy: chance, n: run.dataset.test.n }),
     wallSeconds: (performance.now() - wallStart) / 1000,
     medianModeledStepMs: median(t.modeled),
     medianStepWallMs: median(t.walls),
@@ -403,13 +408,17 @@ function summarize(run: TrainRun, t: Totals, params: Float32Array, wallStart: nu
 /**
  * What the run's outcome means for its model. An aborted step leaves the model as it was; a
  * partial step updates it from the decodable groups only (an honest gradient of a smaller batch,
- * but not the adversary-free run's). Most steps aborted, or non-finite parameters, means there is
- * no usable model: the run failed.
+ * but not the adversary-free run's). There is no usable model, and the run failed, when most
+ * steps aborted, when the parameters or the final test loss are not finite, or when the final
+ * test accuracy is no better than always answering the most common class (it diverged to a dead
+ * network, or barely moved).
  */
 export function verdict(
   steps: number,
   stats: { aborted: number; partial: number },
   params: Float32Array,
+  last: { loss: number; accuracy: number },
+  chance: { accuracy: number; n: number },
 ): { warnings: string[]; failed: string | null } {
   const warnings: string[] = [];
   if (stats.aborted > 0)
@@ -420,10 +429,17 @@ export function verdict(
     warnings.push(
       `${stats.partial} of ${steps} steps updated the model without some undecodable groups (too many erasures): the model is not the adversary-free one (step records: failures)`,
     );
+  const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
   let failed: string | null = null;
-  if (!allFinite(params)) failed = 'the final parameters are not finite (training diverged)';
+  const diverged = 'training diverged: an attack got through the defense, or --lr is too high';
+  if (!allFinite(params)) failed = `the final parameters are not finite (${diverged})`;
+  else if (!Number.isFinite(last.loss)) failed = `the final test loss is ${last.loss} (${diverged})`;
   else if (2 * stats.aborted > steps)
     failed = `${stats.aborted} of ${steps} steps aborted: the model barely trained (workers missing or too many erasures?)`;
+  else if (atChance(last.accuracy, chance.accuracy, chance.n))
+    failed =
+      `the model did not learn: final test accuracy ${pct(last.accuracy)} is no better than always answering the most common class (${pct(chance.accuracy)}); ` +
+      'an attack got through the defense, or the learning rate is wrong (too high diverges to a dead network, too low or too few steps barely moves it)';
   return { warnings, failed };
 }
 

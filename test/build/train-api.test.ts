@@ -154,6 +154,7 @@ describe('train() takes objects where the config takes names', () => {
       scheme: 'repetition',
       redundancy: 5,
       steps: 8,
+      lr: 0.3, // a model of the user's gets 0.05 unless told
     };
     const m1 = make();
     const m2 = make();

@@ -8,7 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { UsageError } from '../../src/core/errors.js';
 import { resolveConfig } from '../../src/build/config.js';
 import { buildCharts, loadStudy, parseCsv, writeReport } from '../../src/experiment/report/index.js';
-import { meanCurves } from '../../src/experiment/report/charts.js';
+import { meanCurves, mergeIdentical } from '../../src/experiment/report/charts.js';
+import { parse as parseVega, View, Warn } from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
 import { PNG_SCALE } from '../../src/experiment/report/render.js';
 import {
   resultColumns,
@@ -45,7 +47,9 @@ const EVAL_EVERY = 5;
 
 /** Test accuracy of a fixture run after `step`: distinct per defense, attack and seed. */
 function fixtureAccuracy(run: FixtureRun, step: number): number {
-  const base = run.defense === 'repetition' ? 0.9 : run.attack.startsWith('reverse') ? 0.3 : 0.7;
+  // Exact decoding: the cyclic code's model, and so its curve, is the repetition code's.
+  const exact = run.defense === 'repetition' || run.defense === 'cyclic';
+  const base = exact ? 0.9 : run.attack.startsWith('reverse') ? 0.3 : 0.7;
   return Math.min(0.99, base * ((step + 1) / STEPS) + 0.01 * run.seed);
 }
 
@@ -290,7 +294,8 @@ describe('draco report', () => {
     ]) {
       assert.ok(breakdown.includes(part), `breakdown legend has ${part}`);
     }
-    assert.match(breakdown, /per-step time \(ms; communication modeled\)/);
+    assert.match(breakdown, /workers and network: ms per step \(communication modeled\)/);
+    assert.match(breakdown, /parameter server: ms per step \(measured\)/);
     // Heatmap cells: the mean over seeds of the final accuracy, to 3 decimals.
     const heat = text('final-accuracy-heatmap');
     for (const defense of ['repetition', 'uncoded/median']) {
@@ -406,7 +411,9 @@ describe('draco report', () => {
     const read = (name: string) =>
       svgText(readFileSync(join(dir, 'elsewhere', 'charts', `${name}.svg`), 'utf8'));
     // n varies within (defense, attack): it is part of the series label, not averaged away.
-    assert.match(read('accuracy-vs-step'), /^repetition \(n=9\)$/m);
+    // (the fixture's accuracy does not depend on n: both sizes draw one curve, named for both)
+    assert.match(read('accuracy-vs-step'), /^repetition \(n=5\) = repetition \(n=9\)$/m);
+    assert.match(read('accuracy-vs-modeled-time'), /^repetition \(n=9\)$/m);
     assert.match(read('final-accuracy-heatmap'), /^uncoded\/geomedian \(n=5\)$/m);
     const cost = read('aggregation-cost');
     assert.match(cost, /decode\/aggregate time \(ms, median\)/);
@@ -415,6 +422,74 @@ describe('draco report', () => {
     assert.match(html, /No aggregation-cost\.csv in this study/);
     assert.match(html, /Attack: constant\./);
     assert.match(html, /1 cell\(s\) without a final accuracy are blank/);
+  });
+
+  test('identical curves are drawn once and named, seeds give a band, the PS cost has its own scale', async () => {
+    const dir = join(tmp, 'identical');
+    const runs: FixtureRun[] = [];
+    for (const [defense, scheme, aggregator] of [
+      ['repetition', 'repetition', 'mean'],
+      ['cyclic', 'cyclic', 'mean'],
+      ['uncoded/median', 'uncoded', 'median'],
+    ])
+      for (const seed of [1, 2])
+        runs.push({ defense, scheme, aggregator, attack: 'reverse:c=100', n: 5, seed });
+    writeStudy(dir, runs, { aggregationCost: false });
+    const result = await writeReport(dir);
+    const read = (name: string) => svgText(readFileSync(join(dir, 'charts', `${name}.svg`), 'utf8'));
+    // Against steps the two exact codes coincide: one line, one legend entry naming both.
+    const vsStep = read('accuracy-vs-step');
+    assert.match(vsStep, /^repetition = cyclic$/m);
+    assert.doesNotMatch(vsStep, /^cyclic$/m);
+    assert.match(vsStep, /^uncoded\/median$/m);
+    const html = readFileSync(result.htmlPath, 'utf8');
+    assert.match(
+      html,
+      /Identical curves are drawn once, their defenses joined by &quot;=&quot;.*: repetition = cyclic\./,
+    );
+    // Against modeled time they differ (cyclic computes one partition, repetition r = 3): two
+    // entries, the second dashed over the first.
+    const vsTime = read('accuracy-vs-modeled-time');
+    assert.match(vsTime, /^repetition$/m);
+    assert.match(vsTime, /^cyclic$/m);
+    assert.match(
+      html,
+      /Same accuracies, other modeled times \(dashed after the first.*\): repetition \/ cyclic\./,
+    );
+    const study = loadStudy(dir);
+    const curves = meanCurves(study);
+    const order = ['repetition', 'cyclic', 'uncoded/median'];
+    const time = mergeIdentical(curves, order, true);
+    assert.deepEqual(
+      [...new Set(time.points.map((p) => `${p.series}:${p.dash}`))],
+      ['repetition:solid', 'cyclic:dashed', 'uncoded/median:solid'],
+    );
+    assert.deepEqual(mergeIdentical(curves, order, false).order, ['repetition = cyclic', 'uncoded/median']);
+    // The band: lowest to highest accuracy over the two seeds (they differ by 0.01 per seed).
+    for (const p of curves) {
+      const accs = runs.filter((r) => r.defense === p.series).map((r) => fixtureAccuracy(r, p.step));
+      assert.deepEqual([p.lo, p.hi, p.seeds], [Math.min(...accs), Math.max(...accs), 2], p.series);
+      assert.ok(p.hi > p.lo);
+    }
+    assert.match(html, /The shaded band spans the lowest to the highest accuracy over the seeds \(up to 2\)/);
+    // The breakdown: the PS panel's scale is set by the PS costs alone, not by the workers' side.
+    const breakdown = read('time-breakdown');
+    assert.match(breakdown, /workers and network: ms per step \(communication modeled\)/);
+    assert.match(breakdown, /parameter server: ms per step \(measured\)/);
+    const spec = buildCharts(study).find((c) => c.name === 'time-breakdown')!.spec!;
+    const view = new View(parseVega(compile(spec as TopLevelSpec).spec), {
+      renderer: 'none',
+      logLevel: Warn,
+    });
+    await view.runAsync();
+    const psMax = Math.max(...study.rows.map((r) => r.decodeMs + r.updateMs));
+    const workersMax = Math.max(...study.rows.map((r) => r.computeMs + r.encodeMs + r.commMs));
+    const [, psTop] = view.scale('concat_1_x').domain() as number[];
+    const [, workersTop] = view.scale('concat_0_x').domain() as number[];
+    view.finalize();
+    assert.ok(workersMax > 2 * psMax, `fixture: workers ${workersMax} ms, PS ${psMax} ms`);
+    assert.ok(psTop >= psMax && psTop < 1.5 * psMax, `PS scale to ${psTop} for PS costs up to ${psMax}`);
+    assert.ok(workersTop >= workersMax);
   });
 
   test('a study with no finished runs still writes a page, saying why each chart is left out', async () => {
@@ -435,7 +510,10 @@ describe('draco report', () => {
       return true;
     });
     mkdirSync(bad);
-    await assert.rejects(writeReport(bad), /study manifest \(study\.json\) not found/);
+    await assert.rejects(
+      writeReport(bad),
+      /bad holds neither study\.json \(draco experiment --out\) nor summary\.json/,
+    );
     writeFileSync(join(bad, 'study.json'), '{"name": "x"');
     await assert.rejects(writeReport(bad), /study\.json is not valid JSON/);
     writeFileSync(join(bad, 'study.json'), JSON.stringify({ name: 'x', quick: true, runs: [] }));
@@ -465,6 +543,45 @@ describe('draco report', () => {
       ['x,1', 'say "hi"', ''],
       ['2', '', '3'],
     ]);
+  });
+
+  test('CLI: `draco report` on draco train --out folders: one run, or several with --out', () => {
+    const train = (name: string, ...more: string[]) => {
+      const args = ['train', '--dataset', 'synthetic', '--steps', '8', '--eval-every', '4', '--workers', '5'];
+      const r = spawnSync(
+        process.execPath,
+        [BIN, ...args, '--byzantine', '1', '--batch', '40', '--quiet', '--out', join(tmp, name), ...more],
+        { encoding: 'utf8', timeout: 120_000 },
+      );
+      assert.equal(r.status, 0, r.stderr);
+      return join(tmp, name);
+    };
+    const a = train('run-a');
+    const b = train('run-b', '--scheme', 'uncoded', '--aggregator', 'median');
+    const one = spawnSync(process.execPath, [BIN, 'report', a], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(one.status, 0, one.stderr);
+    assert.match(one.stdout, /draco report: .*run-a\/report\.html \(5 charts/);
+    const page = readFileSync(join(a, 'report.html'), 'utf8');
+    assert.ok(page.includes('<td>run-a</td>'), 'the run is in the results table, named by its folder');
+    assert.ok(existsSync(join(a, 'charts', 'accuracy-vs-step.svg')));
+    assert.ok(existsSync(join(a, 'summary.json')) && existsSync(join(a, 'params.npy')), 'run files kept');
+    const several = spawnSync(process.execPath, [BIN, 'report', a, b], { encoding: 'utf8' });
+    assert.equal(several.status, 2);
+    assert.match(several.stderr, /^draco: 2 run folders: give --out FILE/);
+    const out = join(tmp, 'compare', 'report.html');
+    const both = spawnSync(process.execPath, [BIN, 'report', a, b, '--out', out], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.equal(both.status, 0, both.stderr);
+    const cmp = readFileSync(out, 'utf8');
+    for (const id of ['run-a', 'run-b']) assert.ok(cmp.includes(`<td>${id}</td>`), id);
+    const legend = svgText(readFileSync(join(tmp, 'compare', 'charts', 'accuracy-vs-step.svg'), 'utf8'));
+    assert.match(legend, /^repetition$/m);
+    assert.match(legend, /^median$/m);
+    const neither = spawnSync(process.execPath, [BIN, 'report', join(tmp, 'compare')], { encoding: 'utf8' });
+    assert.equal(neither.status, 2);
+    assert.match(neither.stderr, /compare holds neither study\.json .* nor summary\.json/);
   });
 
   test('CLI: `draco report DIR` writes the page; a missing folder is one line, exit 2', () => {

@@ -211,7 +211,7 @@ describe('running a tiny study', () => {
     assert.match(html, /ran on<\/th><td>.+ cores\), [a-z0-9]+-[a-z0-9]+, Node v\d+/);
   });
 
-  test('draco experiment CLI: --dry-run lists runs; a bad file is one line, exit 2', () => {
+  test('draco experiment CLI: --dry-run lists runs; --quiet prints the final line only; a bad file is one line, exit 2', () => {
     const file = join(tmp, 'tiny.json');
     writeFileSync(file, JSON.stringify(TINY));
     const r = spawnSync(process.execPath, [BIN, 'experiment', file, '--quick', '--dry-run'], {
@@ -219,6 +219,22 @@ describe('running a tiny study', () => {
     });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /3 runs -> results\/tiny-quick/);
+    // --quiet: no progress, the final line on stdout (README: "only errors and the final line").
+    const out = join(tmp, 'quiet');
+    for (const done of [0, 3]) {
+      const q = spawnSync(process.execPath, [BIN, 'experiment', file, '--quick', '--quiet', '--out', out], {
+        encoding: 'utf8',
+      });
+      assert.equal(q.status, 0, q.stderr);
+      assert.equal(q.stderr, '');
+      assert.match(
+        q.stdout,
+        new RegExp(
+          `^draco experiment: ${3 - done} run\\(s\\) in \\d+ s, ${done} already done, 0 failed; results in .*quiet/results.csv`,
+        ),
+      );
+      assert.equal(q.stdout.split('\n').length, 2, q.stdout);
+    }
     const bad = spawnSync(process.execPath, [BIN, 'experiment', join(tmp, 'missing.yaml')], {
       encoding: 'utf8',
     });

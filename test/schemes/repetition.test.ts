@@ -88,6 +88,13 @@ describe('majorityVote', () => {
     const both = majorityVote([v(1), v(1), v(2), v(2), v(3)], 2);
     assert.deepEqual([both.winner, both.tally], [-1, [2, 2, 1]]);
   });
+  test('a strict majority of the members wins even when another value reaches s + 1', () => {
+    // s = 0 declared, r = 5: 3 honest copies outvote 2 colluding liars (both classes reach 1).
+    const r = majorityVote([v(7), v(1), v(7), v(1), v(1)], 1);
+    assert.deepEqual([r.winner, r.tally], [1, [3, 2]]);
+    // One honest copy erased: 2 - 2, neither reaches the 3 of a strict majority of 5 members.
+    assert.equal(majorityVote([v(7), v(1), v(7), null, v(1)], 1).winner, -1);
+  });
   test('votes by bytes: -0 and +0 are different values', () => {
     const msgs = [v(0), v(-0), v(-0)];
     const r = majorityVote(msgs);
@@ -97,6 +104,23 @@ describe('majorityVote', () => {
 });
 
 describe('repetition decode', () => {
+  test('--byzantine 0 --redundancy 5: two liars in a group are outvoted, as the summary says', () => {
+    const scheme = createRepetition({ n: 5, s: 0, d: 2, r: 5 });
+    assert.match(scheme.describe(), /tolerates 0 Byzantine and 4 erasures, or 2 Byzantine without erasures/);
+    const out = scheme.decode([v(9, 9), v(1, 2), v(1, 2), v(9, 9), v(1, 2)], ctx(5));
+    assert.deepEqual([Array.from(out.gradient), out.suspects, out.failures], [[1, 2], [0, 3], []]);
+    // s = 0 trusts one copy: four erasures still decode.
+    const lone = scheme.decode([null, null, v(1, 2), null, null], ctx(5));
+    assert.deepEqual([Array.from(lone.gradient), lone.failures], [[1, 2], []]);
+    assert.match(
+      createRepetition({ n: 15, s: 2, d: 1, r: 5 }).describe(),
+      /\(r = 5, tolerates 2 Byzantine\)/,
+    );
+    assert.match(
+      createRepetition({ n: 5, s: 1, d: 1, r: 4 }).describe(),
+      /tolerates 1 Byzantine and 2 erasures, or 2 Byzantine/,
+    );
+  });
   test('sums group winners and flags every member that disagrees', () => {
     const scheme = createRepetition({ n: 6, s: 1, d: 2, r: 3 });
     // groups [0,1,2], [3,4,5]; honest group values (1,2) and (10,20)

@@ -91,6 +91,44 @@ function distinct(values: readonly string[]): string[] {
 }
 
 const WIDTH = 320;
+
+// Vega's tableau10 and tableau20 schemes, spelled out so that a defense keeps its colour when
+// identical curves merge. Beyond 10 series tableau10 repeats colours; tableau20 does not, and its
+// dark/light pairs fall on neighbouring series (the same defense at two cluster sizes).
+const TABLEAU10 = [
+  '#4c78a8',
+  '#f58518',
+  '#e45756',
+  '#72b7b2',
+  '#54a24b',
+  '#eeca3b',
+  '#b279a2',
+  '#ff9da6',
+  '#9d755d',
+  '#bab0ac',
+];
+const TABLEAU20 = [
+  '#4c78a8',
+  '#9ecae9',
+  '#f58518',
+  '#ffbf79',
+  '#54a24b',
+  '#88d27a',
+  '#b79a20',
+  '#f2cf5b',
+  '#439894',
+  '#83bcb6',
+  '#e45756',
+  '#ff9d98',
+  '#79706e',
+  '#bab0ac',
+  '#d67195',
+  '#fcbfd2',
+  '#b279a2',
+  '#d6a5c9',
+  '#9e765f',
+  '#d8b5a5',
+];
 const HEIGHT = 220;
 
 /** Wrap a single-view spec in a facet by attack when the study has more than one attack. */
@@ -118,6 +156,9 @@ interface CurvePoint {
   stepsTrained: number;
   modeledSeconds: number;
   testAccuracy: number;
+  /** Lowest and highest accuracy over the seeds at this step (equal to the mean for one seed). */
+  lo: number;
+  hi: number;
   seeds: number;
 }
 
@@ -140,11 +181,95 @@ export function meanCurves(study: LoadedStudy): CurvePoint[] {
       stepsTrained: g[0].p.step + 1,
       modeledSeconds: mean(g.map((t) => t.p.modeledSeconds)),
       testAccuracy: mean(g.map((t) => t.p.testAccuracy)),
+      lo: Math.min(...g.map((t) => t.p.testAccuracy)),
+      hi: Math.max(...g.map((t) => t.p.testAccuracy)),
       seeds: g.length,
     });
   }
   out.sort((a, b) => a.series.localeCompare(b.series) || a.attack.localeCompare(b.attack) || a.step - b.step);
   return out;
+}
+
+/** Defenses of one panel (attack) whose curves coincide, drawn once under one legend entry. */
+export interface MergedCurves {
+  attack: string;
+  series: string[];
+}
+
+/** A curve as drawn: the merged label, and dashed when it repeats another's accuracies. */
+export type DrawnPoint = CurvePoint & { dash: 'solid' | 'dashed' };
+
+/**
+ * Curves that are identical point for point within a panel (same steps, same accuracies over
+ * seeds, and with `withTime` the same modeled times) would hide each other: exact decoding gives
+ * repetition and cyclic the same model, so their lines coincide. Each such set is drawn once,
+ * labelled with every defense in it joined by " = ", so every legend entry has a visible line.
+ * Against time, curves with the same accuracies but other times can still overlap: all but the
+ * first of them are dashed (`sameAccuracy` lists them). `order` is the legend order of the series;
+ * merged labels take their first member's place.
+ */
+export function mergeIdentical(
+  curves: readonly CurvePoint[],
+  order: readonly string[],
+  withTime: boolean,
+): { points: DrawnPoint[]; order: string[]; merged: MergedCurves[]; sameAccuracy: MergedCurves[] } {
+  const rank = (series: string) => order.indexOf(series);
+  const points: DrawnPoint[] = [];
+  const merged: MergedCurves[] = [];
+  const sameAccuracy: MergedCurves[] = [];
+  const labels = new Map<string, number>(); // label -> rank of its first member
+  const signature = (ps: readonly CurvePoint[], time: boolean) =>
+    JSON.stringify(ps.map((p) => [p.step, p.testAccuracy, p.lo, p.hi, p.seeds, time ? p.modeledSeconds : 0]));
+  for (const panel of groupBy(curves, (c) => c.attack).values()) {
+    const attack = panel[0].attack;
+    const bySeries = groupBy(panel, (c) => c.series);
+    const byRank = (a: string, b: string) => rank(a) - rank(b);
+    const accuracySets = groupBy([...bySeries.keys()].sort(byRank), (x) =>
+      signature(bySeries.get(x)!, false),
+    );
+    for (const accuracySet of accuracySets.values()) {
+      const sets = [...groupBy(accuracySet, (x) => signature(bySeries.get(x)!, withTime)).values()];
+      if (sets.length > 1) sameAccuracy.push({ attack, series: sets.map((m) => m.join(' = ')) });
+      sets.forEach((members, k) => {
+        const label = members.join(' = ');
+        if (members.length > 1) merged.push({ attack, series: members });
+        labels.set(label, Math.min(labels.get(label) ?? Infinity, rank(members[0])));
+        const dash = k === 0 ? 'solid' : 'dashed';
+        for (const p of bySeries.get(members[0])!) points.push({ ...p, series: label, dash });
+      });
+    }
+  }
+  const newOrder = [...labels.keys()].sort((a, b) => labels.get(a)! - labels.get(b)!);
+  return { points, order: newOrder, merged, sameAccuracy };
+}
+
+/** One sentence per kind of set, once when every panel has the same sets, else per attack. */
+function setsNote(sets: readonly MergedCurves[], attacks: readonly string[], join: string): string {
+  const text = (ms: readonly MergedCurves[]) => ms.map((m) => m.series.join(join)).join('; ');
+  const perAttack = attacks.map((a) => text(sets.filter((m) => m.attack === a)));
+  if (attacks.length === 1 || perAttack.every((p) => p === perAttack[0])) return `${perAttack[0]}.`;
+  return (
+    attacks
+      .map((a, i) => (perAttack[i] ? `under ${a}: ${perAttack[i]}` : ''))
+      .filter((x) => x !== '')
+      .join('; ') + '.'
+  );
+}
+
+function mergedNote(
+  m: { merged: MergedCurves[]; sameAccuracy: MergedCurves[] },
+  attacks: readonly string[],
+): string {
+  let note = '';
+  if (m.merged.length > 0)
+    note +=
+      ' Identical curves are drawn once, their defenses joined by "=" in the legend (the same accuracy at ' +
+      `every evaluation, e.g. exact decoding gives the same model): ${setsNote(m.merged, attacks, ' = ')}`;
+  if (m.sameAccuracy.length > 0)
+    note +=
+      ' Same accuracies, other modeled times (dashed after the first, so that overlapping lines stay visible): ' +
+      setsNote(m.sameAccuracy, attacks, ' / ');
+  return note;
 }
 
 function accuracyCharts(study: LoadedStudy): ChartSpec[] {
@@ -156,15 +281,6 @@ function accuracyCharts(study: LoadedStudy): ChartSpec[] {
       : 'No run recorded a test accuracy in its metrics.jsonl (evaluation steps carry testAccuracy), so there are no accuracy curves.';
   const dims = varyingDimensions(study.rows);
   const order = distinct(study.rows.map((r) => seriesLabel(r, dims)));
-  // Beyond 10 series category10 repeats colours; tableau20 does not, and its dark/light pairs
-  // fall on neighbouring series (the same defense at two cluster sizes).
-  const color = {
-    field: 'series',
-    type: 'nominal',
-    title: 'defense',
-    sort: order,
-    scale: { scheme: order.length > 10 ? 'tableau20' : 'tableau10' },
-  };
   const y = {
     field: 'testAccuracy',
     type: 'quantitative',
@@ -176,6 +292,8 @@ function accuracyCharts(study: LoadedStudy): ChartSpec[] {
     { field: 'attack' },
     { field: 'stepsTrained', title: 'steps trained' },
     { field: 'testAccuracy', format: '.4f', title: 'test accuracy' },
+    { field: 'lo', format: '.4f', title: 'lowest over seeds' },
+    { field: 'hi', format: '.4f', title: 'highest over seeds' },
     { field: 'modeledSeconds', format: '.3f', title: 'modeled s' },
     { field: 'seeds', title: 'seeds averaged' },
   ];
@@ -199,55 +317,110 @@ function accuracyCharts(study: LoadedStudy): ChartSpec[] {
       { ...vsStep, omitted: reason },
       { ...vsTime, omitted: reason },
     ];
-  const line = { type: 'line', point: true, strokeWidth: 2 };
-  vsStep.spec = facetByAttack(
-    {
-      width: WIDTH,
-      height: HEIGHT,
-      mark: line,
-      encoding: {
-        x: {
+  const maxSeeds = Math.max(...curves.map((c) => c.seeds));
+  const bandNote =
+    maxSeeds > 1
+      ? ` The shaded band spans the lowest to the highest accuracy over the seeds (up to ${maxSeeds}).`
+      : ' One seed per defense, so there is no spread to show.';
+  const chart = (withTime: boolean) => {
+    const m = mergeIdentical(curves, order, withTime);
+    // A defense keeps its colour in both charts; a merged curve takes its first member's.
+    const palette = order.length > 10 ? TABLEAU20 : TABLEAU10;
+    const colorM = {
+      field: 'series',
+      type: 'nominal',
+      title: 'defense',
+      sort: m.order,
+      scale: {
+        domain: m.order,
+        range: m.order.map((label) => palette[order.indexOf(label.split(' = ')[0]) % palette.length]),
+      },
+    };
+    const x = withTime
+      ? { field: 'modeledSeconds', type: 'quantitative', title: 'modeled time (s)' }
+      : {
           field: 'stepsTrained',
           type: 'quantitative',
           title: 'steps trained',
           axis: { format: 'd', tickMinStep: 1 },
+        };
+    const layer: object[] = [];
+    if (maxSeeds > 1)
+      layer.push({
+        mark: { type: 'area', opacity: 0.15 },
+        encoding: {
+          x,
+          y: { field: 'lo', type: 'quantitative', title: 'test accuracy', scale: { zero: false } },
+          y2: { field: 'hi' },
+          color: colorM,
         },
-        y,
-        color,
-        tooltip,
+      });
+    const strokeDash = {
+      field: 'dash',
+      type: 'nominal',
+      scale: {
+        domain: ['solid', 'dashed'],
+        range: [
+          [1, 0],
+          [6, 4],
+        ],
       },
-    },
-    curves,
-    attacks,
-  );
-  vsTime.spec = facetByAttack(
-    {
-      width: WIDTH,
-      height: HEIGHT,
-      mark: line,
+      legend: null,
+    };
+    layer.push({
+      mark: { type: 'line', point: true, strokeWidth: 2 },
       encoding: {
-        x: { field: 'modeledSeconds', type: 'quantitative', title: 'modeled time (s)' },
+        x,
         y,
-        color,
-        order: { field: 'step' },
+        color: colorM,
+        strokeDash,
+        ...(withTime ? { order: { field: 'step' } } : {}),
         tooltip,
       },
-    },
-    curves,
-    attacks,
-  );
+    });
+    const spec = facetByAttack({ width: WIDTH, height: HEIGHT, layer }, m.points, attacks);
+    return { spec: withLegendRoom(spec), note: mergedNote(m, attacks) + bandNote };
+  };
+  const step = chart(false);
+  const time = chart(true);
+  vsStep.spec = step.spec;
+  vsStep.caption += step.note;
+  vsTime.spec = time.spec;
+  vsTime.caption += time.note;
   return [vsStep, vsTime];
 }
 
-const COMPONENTS: { column: 'computeMs' | 'encodeMs' | 'commMs' | 'decodeMs' | 'updateMs'; label: string }[] =
-  [
-    { column: 'computeMs', label: 'compute (slowest worker)' },
-    { column: 'encodeMs', label: 'encode' },
-    { column: 'commMs', label: 'communication (modeled)' },
-    { column: 'decodeMs', label: 'decode/aggregate' },
-    { column: 'updateMs', label: 'update' },
-  ];
+/**
+ * Legend labels of merged curves are long: let them show whole. The legend's symbols are the lines'
+ * (not the faint bands').
+ */
+function withLegendRoom(spec: object): object {
+  return { ...spec, config: { legend: { labelLimit: 480, symbolOpacity: 1 } } };
+}
 
+/** The parts of a step: where each is spent decides which panel of the breakdown shows it. */
+const COMPONENTS: {
+  column: 'computeMs' | 'encodeMs' | 'commMs' | 'decodeMs' | 'updateMs';
+  label: string;
+  side: 'workers' | 'ps';
+}[] = [
+  { column: 'computeMs', label: 'compute (slowest worker)', side: 'workers' },
+  { column: 'encodeMs', label: 'encode', side: 'workers' },
+  { column: 'commMs', label: 'communication (modeled)', side: 'workers' },
+  { column: 'decodeMs', label: 'decode/aggregate', side: 'ps' },
+  { column: 'updateMs', label: 'update', side: 'ps' },
+];
+
+const SIDE_TITLE = {
+  workers: 'workers and network: ms per step (communication modeled)',
+  ps: 'parameter server: ms per step (measured)',
+};
+
+/**
+ * Stacked bars of the parts of a step, in two panels with their own scales: the workers' compute
+ * and the (modeled) network on the left, the PS's decode/aggregate and update on the right. On one
+ * scale the network's share squeezes the PS costs, which are what the defenses differ in most.
+ */
 function breakdownChart(study: LoadedStudy): ChartSpec {
   const chart: ChartSpec = {
     name: 'time-breakdown',
@@ -264,6 +437,7 @@ function breakdownChart(study: LoadedStudy): ChartSpec {
         series: seriesLabel(g[0], dims),
         attack: g[0].attack,
         component: c.label,
+        side: c.side,
         order,
         ms: mean(g.map((r) => r[c.column])),
         seeds: g.length,
@@ -271,28 +445,27 @@ function breakdownChart(study: LoadedStudy): ChartSpec {
     });
   }
   const labels = COMPONENTS.map((c) => c.label);
+  const order = distinct(study.rows.map((r) => seriesLabel(r, dims)));
   chart.caption =
-    'Median per-step time of each part of a step (results.csv), mean over seeds. Compute and encode are ' +
-    'measured on the slowest worker, decode/aggregate and update at the PS; communication is MODELED ' +
-    `from the bytes sent and the study's network model, not measured.${attackNote(attacks)}`;
-  chart.spec = facetByAttack(
-    {
-      width: WIDTH,
+    'Median per-step time of each part of a step (results.csv), mean over seeds, in two panels with ' +
+    'their own scales. Left: compute and encode, measured on the slowest worker, and communication, ' +
+    "MODELED from the bytes sent and the study's network model (not measured). Right: the parameter " +
+    "server's decode/aggregate and update, measured, on a scale of their own so that the defenses' " +
+    `PS costs stay readable beside the network's larger share.${attackNote(attacks)}`;
+  const part = (side: 'workers' | 'ps') => {
+    const inner = {
+      width: side === 'workers' ? WIDTH : Math.round(WIDTH * 0.75),
       height: { step: 22 },
       mark: { type: 'bar' },
       encoding: {
         y: {
           field: 'series',
           type: 'nominal',
-          title: 'defense',
-          sort: distinct(study.rows.map((r) => seriesLabel(r, dims))),
+          title: side === 'workers' ? 'defense' : null,
+          sort: order,
+          axis: side === 'workers' ? {} : { labels: false, ticks: false },
         },
-        x: {
-          field: 'ms',
-          type: 'quantitative',
-          stack: 'zero',
-          title: 'per-step time (ms; communication modeled)',
-        },
+        x: { field: 'ms', type: 'quantitative', stack: 'zero', title: SIDE_TITLE[side] },
         color: {
           field: 'component',
           type: 'nominal',
@@ -308,10 +481,20 @@ function breakdownChart(study: LoadedStudy): ChartSpec {
           { field: 'ms', format: '.3f', title: 'ms' },
         ],
       },
-    },
-    values,
-    attacks,
-  );
+    };
+    const transform = [{ filter: `datum.side === '${side}'` }];
+    if (attacks.length <= 1) return { transform, ...inner };
+    return {
+      transform,
+      facet: { row: { field: 'attack', type: 'nominal', title: 'attack', sort: attacks } },
+      spec: inner,
+    };
+  };
+  chart.spec = {
+    data: { values },
+    hconcat: [part('workers'), part('ps')],
+    resolve: { scale: { color: 'shared' } },
+  };
   return chart;
 }
 

@@ -12,7 +12,7 @@ import { renderSvg, svgToPng } from './render.js';
 import { studyTables, studyTablesHtml } from '../tables.js';
 
 export { buildCharts } from './charts.js';
-export { loadStudy, parseCsv } from './load.js';
+export { loadRuns, loadStudy, parseCsv } from './load.js';
 export { renderSvg, svgToPng } from './render.js';
 
 export interface ReportOptions {
@@ -116,7 +116,10 @@ export async function writeReportFor(study: LoadedStudy, options: ReportOptions 
   return { htmlPath, chartsDir, charts: files };
 }
 
-/** Read the study folder DIR and write its report (default DIR/report.html, charts in DIR/charts). */
+/**
+ * Read the study folder DIR (or a draco train --out folder) and write its report (default
+ * DIR/report.html, charts in DIR/charts).
+ */
 export async function writeReport(dir: string, options: ReportOptions = {}): Promise<ReportResult> {
   return writeReportFor(loadStudy(dir), options);
 }

@@ -4,10 +4,12 @@
  * of its metrics.jsonl. Bad input is a UsageError naming the file (and line) at fault.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { UsageError } from '../../core/errors.js';
-import { resultColumns, type StudyManifest } from '../results.js';
+import { resolveConfig } from '../../build/config.js';
+import { resultColumns, resultRow, type ResultRow, type StudyManifest, type StudyRun } from '../results.js';
+import { runLabels } from '../study.js';
 
 /** A parsed CSV: header plus rows of cells, all as written. */
 export interface CsvTable {
@@ -327,6 +329,12 @@ export function loadStudy(dir: string): LoadedStudy {
   if (!statSync(dir).isDirectory()) {
     throw new UsageError(`not a folder: ${dir} (give the folder \`draco experiment\` wrote)`);
   }
+  if (!existsSync(join(dir, 'study.json'))) {
+    if (existsSync(join(dir, 'summary.json'))) return loadRuns([dir]);
+    throw new UsageError(
+      `${dir} holds neither study.json (draco experiment --out) nor summary.json (a finished draco train --out)`,
+    );
+  }
   const manifest = readManifest(dir);
   const { table, rows } = readResults(dir);
   const aggregationCost = readAggregationCost(dir);
@@ -345,4 +353,74 @@ export function loadStudy(dir: string): LoadedStudy {
     curves.set(row.id, readEvalPoints(path));
   }
   return { dir, manifest, results: table, rows, aggregationCost, curves, notes };
+}
+
+/**
+ * Folders written by `draco train --out`, read as a study of their runs: each run is named by its
+ * folder, its labels come from the config in its summary.json, and the network model is the
+ * first run's. The report then compares them as it compares a study's runs.
+ */
+export function loadRuns(dirs: readonly string[]): LoadedStudy {
+  if (dirs.length === 0) throw new UsageError('give at least one run folder');
+  const runs: { run: StudyRun; dir: string }[] = [];
+  const ids = new Set<string>();
+  for (const d of dirs) {
+    const dir = resolve(d);
+    const summaryPath = join(dir, 'summary.json');
+    if (!existsSync(dir)) throw new UsageError(`folder not found: ${d}`);
+    if (!existsSync(summaryPath)) {
+      throw new UsageError(
+        existsSync(join(dir, 'study.json'))
+          ? `${d} is a study folder: report it on its own (draco report ${d})`
+          : `${d} holds neither study.json (draco experiment --out) nor summary.json (a finished draco train --out)`,
+      );
+    }
+    let config: StudyRun['config'];
+    try {
+      const summary = JSON.parse(readFileSync(summaryPath, 'utf8')) as { config?: unknown };
+      config = resolveConfig(summary.config ?? {}, summaryPath);
+    } catch (e) {
+      if (e instanceof UsageError) throw e;
+      throw new UsageError(`${summaryPath} is not valid JSON: ${(e as Error).message}`);
+    }
+    let id = basename(dir);
+    for (let k = 2; ids.has(id); k++) id = `${basename(dir)}-${k}`;
+    ids.add(id);
+    if (!existsSync(join(dir, 'metrics.jsonl')))
+      throw new UsageError(`${d} has summary.json but no metrics.jsonl: not a draco train --out folder`);
+    runs.push({ run: { id, labels: runLabels(config, undefined), config }, dir });
+  }
+  const first = runs[0].run.config;
+  const manifest: StudyManifest = {
+    name: runs.length === 1 ? runs[0].run.id : `${runs.length} runs`,
+    description: `draco train runs: ${runs.map((r) => r.dir).join(', ')}`,
+    quick: false,
+    targets: [],
+    network: { bandwidthMBps: first.bandwidthMBps, latencyMs: first.latencyMs },
+    runs: runs.map((r) => r.run),
+  };
+  const header = resultColumns([]);
+  const rows: ReportRow[] = [];
+  const table: CsvTable = { header, rows: [] };
+  const curves = new Map<string, EvalPoint[]>();
+  for (const { run, dir } of runs) {
+    const row = resultRow(manifest, run, dir);
+    const cells: Record<string, string> = {};
+    for (const c of header) cells[c] = cellText(row[c as keyof ResultRow]);
+    table.rows.push(header.map((c) => cells[c]));
+    rows.push({ ...row, cells });
+    curves.set(run.id, readEvalPoints(join(dir, 'metrics.jsonl')));
+  }
+  const notes =
+    new Set(runs.map((r) => JSON.stringify([r.run.config.bandwidthMBps, r.run.config.latencyMs]))).size > 1
+      ? [
+          "The runs were given different network models (--bandwidth-mbps, --latency-ms); each run's modeled times use its own.",
+        ]
+      : [];
+  return { dir: resolve(dirs[0]), manifest, results: table, rows, curves, notes };
+}
+
+function cellText(v: unknown): string {
+  if (v === undefined || v === null || (typeof v === 'number' && !Number.isFinite(v))) return '';
+  return typeof v === 'number' ? String(Math.round(v * 1e6) / 1e6) : String(v);
 }
