@@ -91,7 +91,11 @@ export async function createEngine(
   const status = setInterval(() => {
     const ready = e.readyRanks.length;
     const refused = [...e.rejectedTotals].map(([k, v]) => `${k} ${v}`).join(', ');
-    const line = `draco ps: ${ready} of ${ctx.scheme.n} workers ready${refused ? `; refused so far: ${refused}` : ''}`;
+    // After a restart, workers of the old PS keep talking in their old sessions until they notice.
+    const hint = e.rejectedTotals.has('not authenticated')
+      ? ' (not authenticated: e.g. workers of a PS that restarted, about to authenticate again)'
+      : '';
+    const line = `draco ps: ${ready} of ${ctx.scheme.n} workers ready${refused ? `; refused so far: ${refused}${hint}` : ''}`;
     if (line !== said) process.stderr.write(line + '\n');
     said = line;
   }, 1000);

@@ -77,7 +77,8 @@ export function aggregateCommand(): Command {
       const out = agg.aggregate(rows, { f: o.f, rng: Rng.derive(o.seed, 'aggregate'), info });
       writeNpy(o.out, dtype === 'float64' ? out : Float32Array.from(out));
       const parts = [
-        `draco aggregate: ${agg.name} over ${n} x ${rows[0].length} (${dtype}), f = ${o.f} -> ${o.out}`,
+        // The spec as the user wrote it: its parameters (b=2) say more than the rule's name.
+        `draco aggregate: ${o.pre !== undefined ? `${o.pre}+` : ''}${o.rule} over ${n} x ${rows[0].length} (${dtype}), f = ${o.f} -> ${o.out}`,
       ];
       if (info.iterations !== undefined) {
         parts.push(

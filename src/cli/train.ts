@@ -254,8 +254,10 @@ async function runTrain(given: TrainConfig, quiet: boolean): Promise<void> {
           cliProgress.Presets.shades_classic,
         )
       : null;
-  let acc = '  -  ';
-  let suspects = 0;
+  // A resumed run's progress continues from the checkpoint's totals, as its summary does.
+  const lastAcc = ck?.meta.totals.last.accuracy;
+  let acc = typeof lastAcc === 'number' ? (100 * lastAcc).toFixed(2) + '%' : '  -  ';
+  let suspects = ck?.meta.totals.stats.suspects ?? 0;
   try {
     const { summary, params } = await trainResolved(
       config,
@@ -268,7 +270,7 @@ async function runTrain(given: TrainConfig, quiet: boolean): Promise<void> {
               `(${dataset.train.n} train / ${dataset.test.n} test), ${config.workers} workers, ${config.byzantine} Byzantine ` +
               `(${config.attack}, ${config.placement} placement)\n  scheme: ${scheme.describe()}\n`,
           );
-          bar?.start(config.steps, ck?.meta.step ?? 0, { loss: '  -  ', acc, sus: 0 });
+          bar?.start(config.steps, ck?.meta.step ?? 0, { loss: '  -  ', acc, sus: suspects });
         },
         onStep(rec: StepRecord) {
           writer?.step(rec);

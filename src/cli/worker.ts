@@ -40,7 +40,8 @@ export function workerCommand(): Command {
       (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
     )
     .option('--exit-with-parent', 'exit when the parent process dies (used by --engine local)')
-    .option('--verbose', 'log set-up and exit to stderr')
+    .option('--quiet', 'print nothing but errors (by default: waiting, joined, PS restarted, run over)')
+    .option('--verbose', 'also log every ignored frame and set-up step to stderr')
     .action(
       async (o: {
         connect: string;
@@ -49,6 +50,7 @@ export function workerCommand(): Command {
         timeoutMs: number;
         exitWithParent?: boolean;
         verbose?: boolean;
+        quiet?: boolean;
         plugin?: string[];
       }) => {
         const env = process.env.DRACO_WORKER_KEY;
@@ -74,6 +76,7 @@ export function workerCommand(): Command {
           timeoutMs: o.timeoutMs,
           exitWithParent: o.exitWithParent === true,
           verbose: o.verbose === true,
+          status: o.quiet === true ? undefined : (line) => process.stdout.write(line + '\n'),
         });
       },
     );

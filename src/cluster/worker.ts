@@ -42,6 +42,11 @@ export interface WorkerOptions {
   timeoutMs?: number;
   /** Print set-up and exit lines to stderr. */
   verbose?: boolean;
+  /**
+   * Milestones a person watching the worker wants (waiting for the PS, joined the run, the PS
+   * restarted, the run is over), one line each; `draco worker` prints them on stdout.
+   */
+  status?: (line: string) => void;
   /** The network (default: ZeroMQ with CURVE, zmq-transport.ts); tests and other transports. */
   transport?: () => ClientTransport;
   /**
@@ -76,6 +81,8 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   const log = (m: string) => {
     if (o.verbose) process.stderr.write(`draco worker ${rank}: ${m}\n`);
   };
+  const status = (m: string) => o.status?.(`draco worker ${rank}: ${m}`);
+  let steps = 0;
   let failure: WorkerExit | null = null;
   const fail = (m: string) => {
     if (failure === null) failure = new WorkerExit(`worker ${rank}: ${m}`);
@@ -174,10 +181,12 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     } else if (pingAt > 0 && now - pingAt > KEEPALIVE_MS && lastHeard < pingAt) {
       // The PS no longer knows this session (restarted from a checkpoint): authenticate again.
       log('the PS stopped answering this session; saying HELLO again');
+      status('the PS stopped answering (restarted?); authenticating again');
       hello();
     }
   }, 500);
   timer.unref();
+  status(`waiting for the PS at ${o.connect}`);
   hello();
 
   let ctx: WorkerContext | null = null;
@@ -244,6 +253,10 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
           ctxJson = json;
         }
         log(`ready (${ctx.model.numParams} params, ${ctx.scheme.describe()})`);
+        status(
+          `joined the run as rank ${rank} of ${ctx.scheme.n}: ${ctx.model.numParams.toLocaleString('en-US')} ` +
+            `params, ${ctx.scheme.describe()}`,
+        );
         await up({ type: MsgType.READY });
         continue;
       }
@@ -258,6 +271,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
         const byzantine: number[] = [];
         for (let off = d * 4; off < payload.byteLength; off += 4) byzantine.push(payload.readUInt32LE(off));
         const out = computeWorkerMessage(ctx, rank, header.step, params, byzantine);
+        steps++;
         await up(
           {
             type: MsgType.GRAD,
@@ -285,6 +299,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     sock.close();
     log(failure === null ? 'exit' : 'stopped');
   }
+  if (failure === null) status(`the run is over (${steps} steps answered)`);
   if (failure !== null) throw failure;
 }
 

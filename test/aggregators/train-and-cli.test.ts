@@ -126,6 +126,8 @@ describe('draco aggregate', () => {
     const g = draco('aggregate', '--rule', 'geomedian:iters=7,tol=0', in32, '--out', join(tmp, 'g.npy'));
     assert.equal(g.code, 0, g.stderr);
     assert.match(g.stdout, /iterations 7 \(cap reached\)/);
+    // The line names the rule with the parameters given, the input and f.
+    assert.match(g.stdout, /^draco aggregate: geomedian:iters=7,tol=0 over 5 x 3 \(float32\), f = 0 -> /);
     const b = draco(
       'aggregate',
       '--rule',

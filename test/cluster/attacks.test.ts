@@ -21,6 +21,7 @@ import { repetitionGroups } from '../../src/schemes/repetition.js';
 import { resolveConfig, type TrainConfigInput } from '../../src/build/config.js';
 import { train } from '../../src/build/train.js';
 import { type StepRecord } from '../../src/train/loop.js';
+import { readCheckpoint } from '../../src/train/checkpoint.js';
 import { Peer, workerKey } from './peer.js';
 import { BIN, childrenOf, waitFor } from './procs.js';
 import { tempDir } from '../tmp.js';
@@ -35,6 +36,7 @@ after(() => {
 
 interface Proc {
   proc: ChildProcess;
+  stdout: () => string;
   stderr: () => string;
   exit: Promise<number | null>;
 }
@@ -46,10 +48,11 @@ function start(args: string[], env: NodeJS.ProcessEnv = {}, bin = BIN): Proc {
   });
   procs.push(proc);
   let err = '';
+  let out = '';
   proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  proc.stdout!.resume();
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   const exit = new Promise<number | null>((res) => proc.once('exit', (code) => res(code)));
-  return { proc, stderr: () => err, exit };
+  return { proc, stdout: () => out, stderr: () => err, exit };
 }
 
 /** `draco ps` on a free port of 127.0.0.1; resolves once it listens, with its endpoint. */
@@ -153,6 +156,12 @@ describe('real processes under attack', { concurrency: false }, () => {
       [0, 1, 2, 3].map(() => [[], [4]]),
     );
     assert.equal(summary(out).paramsSha256, await reference(config));
+    // What the person running an honest worker saw.
+    assert.deepEqual(honest[0].stdout().trim().split('\n'), [
+      `draco worker 0: waiting for the PS at ${ps.endpoint}`,
+      'draco worker 0: joined the run as rank 0 of 7: 3,704 params, 2 groups (r = 3, tolerates 1 Byzantine): ranks 0-3, 4-6',
+      'draco worker 0: the run is over (4 steps answered)',
+    ]);
   });
 
   test('TCP bytes captured from a worker, replayed into the same run and a later one with the same keys, are refused', async () => {
@@ -364,6 +373,57 @@ describe('faults on real processes: exact, or logged and loud', { concurrency: f
       }),
     });
     assert.equal(summary(out).paramsSha256, ref.summary.paramsSha256);
+  });
+
+  test('draco ps SIGKILLed while its draco workers run; the same command with --resume: they authenticate again, same model', async () => {
+    const { args, config } = job({
+      dataset: 'synthetic',
+      workers: 3,
+      byzantine: 1,
+      batch: 48,
+      steps: 300,
+      'eval-every': 0,
+      seed: 6,
+    });
+    args.push('--checkpoint-every', '10');
+    const dir = keys(3, 'ps-crash');
+    const out = join(tmp, 'ps-crash');
+    const ps = await startPs(args, dir, out);
+    const workers = [0, 1, 2].map((r) => worker(ps.endpoint, dir, r));
+    // Kill it mid-run: once a checkpoint exists, with steps left to run.
+    assert.ok(await waitFor(() => existsSync(join(out, 'checkpoint.bin')), 60_000), ps.stderr());
+    ps.proc.kill('SIGKILL');
+    await ps.exit;
+    assert.ok(readCheckpoint(out).meta.step < 300, 'the run finished before the PS was killed');
+    // The same address (the workers know no other), the same command, plus --resume.
+    const resumed = start([
+      'ps',
+      ...args,
+      '--bind',
+      ps.endpoint,
+      '--key',
+      join(dir, 'ps.key'),
+      '--out',
+      out,
+      '--resume',
+      out,
+    ]);
+    assert.equal(await resumed.exit, 0, resumed.stderr());
+    assert.deepEqual(await Promise.all(workers.map((w) => w.exit)), [0, 0, 0]);
+    // Their pings in the dead PS's sessions were refused, and the operator was told why.
+    assert.match(
+      resumed.stderr(),
+      /refused so far: not authenticated \d \(not authenticated: e\.g\. workers of a PS that restarted/,
+    );
+    assert.equal(summary(out).paramsSha256, await reference(config));
+    assert.deepEqual(
+      records(out).map((r) => r.step),
+      Array.from({ length: 300 }, (_, i) => i),
+    );
+    for (const w of workers) {
+      assert.match(w.stdout(), /: the PS stopped answering \(restarted\?\); authenticating again\n/);
+      assert.match(w.stdout(), /: the run is over \(\d+ steps answered\)\n$/);
+    }
   });
 
   test('every worker killed: every later step aborts, the run fails with exit 3 and says why', async () => {

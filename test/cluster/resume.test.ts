@@ -143,10 +143,16 @@ describe('resume after a crash', { concurrency: false }, () => {
 
     // Another folder: a complete metrics.jsonl there, the crashed folder left as it was.
     const other = join(tmp, 'resumed-elsewhere');
-    const r1 = draco(trainArgs(steps, ['--resume', dir, '--out', other]));
+    const r1 = draco(trainArgs(steps, ['--resume', dir, '--out', other]).filter((a) => a !== '--quiet'));
     assert.equal(r1.status, 0, r1.stderr);
     assertComplete(other, steps);
     assert.equal(summary(other).paramsSha256, want);
+    // Progress counts from the checkpoint's totals, like the summary: every step's suspect.
+    assert.match(
+      r1.stderr,
+      new RegExp(`step ${steps}/${steps} .* suspects ${summary(other).totalSuspectsFlagged}\\n`),
+    );
+    assert.equal(summary(other).totalSuspectsFlagged, steps);
     assert.deepEqual(snapshot(dir), untouched);
 
     // The same folder (README's example): the records before the checkpoint kept byte for byte,

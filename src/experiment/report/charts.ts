@@ -461,7 +461,8 @@ function breakdownChart(study: LoadedStudy): ChartSpec {
         y: {
           field: 'series',
           type: 'nominal',
-          title: side === 'workers' ? 'defense' : null,
+          // No axis title: a row per attack is one bar high, too short for it (the labels say it).
+          title: null,
           sort: order,
           axis: side === 'workers' ? {} : { labels: false, ticks: false },
         },
