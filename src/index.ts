@@ -42,6 +42,7 @@ export {
   registerPluginModel as registerModel,
   registerPreAggregator,
   registerScheme,
+  registerPartitioner,
   type DatasetDef,
   type DracoPlugin,
   type PluginApi,
@@ -67,6 +68,10 @@ export type { EvalResult, GradientResult, ModelDef, TrainableModel } from './mod
 export { datasetFromArrays } from './data/arrays.js';
 export { listDatasets, loadDataset, type LoadDatasetOptions } from './data/registry.js';
 export type { Batch, Dataset, Split } from './data/types.js';
+export { parsePartition as createPartitioner } from './data/partition/registry.js';
+export type { Partitioner, PartitionerDef, ShardContext } from './data/partition/types.js';
+export { BatchSchedule, partitionSizes, type BatchScheduleOptions } from './data/schedule.js';
+export { buildSchedule } from './build/components.js';
 
 // Aggregation rules (the whole folder: 'draco/aggregators')
 export {

@@ -13,7 +13,9 @@ import type { Attack } from '../attacks/types.js';
 import type { Aggregator } from '../aggregators/types.js';
 import type { WorkerContext } from '../cluster/worker-step.js';
 import { loadDataset } from '../data/registry.js';
-import { BatchSchedule } from '../data/schedule.js';
+import { BatchSchedule, partitionSizes } from '../data/schedule.js';
+import { parsePartition } from '../data/partition/registry.js';
+import type { Partitioner } from '../data/partition/types.js';
 import type { Dataset } from '../data/types.js';
 import { initBackend } from '../models/backend.js';
 import { getModelDef } from '../models/registry.js';
@@ -40,6 +42,7 @@ export interface Components {
   /** Runs at the PS only. */
   placement?: Placement;
   scheme?: SchemeDef;
+  partitioner?: Partitioner;
 }
 
 /**
@@ -142,17 +145,39 @@ export async function buildContext(
   try {
     checkFits(model, dataset);
     const scheme = buildScheme(config, model.numParams, role, objects.aggregator, objects.scheme);
-    const schedule = new BatchSchedule({
-      numSamples: dataset.train.n,
-      globalBatch: config.batch,
-      numPartitions: scheme.numPartitions,
-      seed: config.seed,
-    });
+    const schedule = buildSchedule(config, dataset, scheme.numPartitions, objects.partitioner);
     return { seed: config.seed, model, dataset, scheme, attack, schedule };
   } catch (e) {
     if (objects.model === undefined) model.dispose();
     throw e;
   }
+}
+
+/**
+ * The batch schedule: the IID stream, or one shard per partition laid out by the config's
+ * partitioner from the run seed (the same shards in every process).
+ */
+export function buildSchedule(
+  config: Pick<TrainConfig, 'batch' | 'seed' | 'partition'>,
+  dataset: Dataset,
+  numPartitions: number,
+  partitioner: Partitioner = parsePartition(config.partition),
+): BatchSchedule {
+  const opts = {
+    numSamples: dataset.train.n,
+    globalBatch: config.batch,
+    numPartitions,
+    seed: config.seed,
+  };
+  // The schedule's own checks (batch vs samples and partitions) come first.
+  new BatchSchedule(opts);
+  const shards = partitioner.shards({
+    labels: dataset.train.y,
+    numClasses: dataset.numClasses,
+    batchSizes: partitionSizes(config.batch, numPartitions),
+    rng: Rng.derive(config.seed, 'partition'),
+  });
+  return new BatchSchedule({ ...opts, shards });
 }
 
 /** A worker process's context from the description the PS sent (a resolved config). */

@@ -55,11 +55,18 @@ export const TrainConfigSchema = z
       .string()
       .optional()
       .describe('folder with the dataset files (idx, cifar10, fashion-mnist, npy, csv)'),
+    partition: z
+      .string()
+      .min(1)
+      .default('iid')
+      .describe(
+        'how the training set is laid out over the partitions: iid (a fresh global batch each step), dirichlet:alpha=A or shards:k=K (each partition keeps its own shard; docs/data.md)',
+      ),
     plugins: z
       .array(z.string().min(1))
       .default([])
       .describe(
-        'ES module files that register aggregators, attacks, models, datasets or schemes (docs/plugins.md)',
+        'ES module files that register aggregators, attacks, models, datasets, partitioners or schemes (docs/plugins.md)',
       ),
     workers: z.number().int().min(1).max(MAX_WORKERS).default(15).describe('number of workers n'),
     byzantine: z.number().int().min(0).max(MAX_WORKERS).default(2).describe('number of Byzantine workers s'),

@@ -20,6 +20,8 @@ import type { Dataset } from '../data/types.js';
 import { registerModel } from '../models/registry.js';
 import type { ModelDef } from '../models/types.js';
 import { schemes, type SchemeDef } from '../schemes/registry.js';
+import { partitioners } from '../data/partition/registry.js';
+import type { PartitionerDef } from '../data/partition/types.js';
 
 /** A dataset by name: `load` gets `--data-dir` and the run seed (`key` tells cached loads apart). */
 export interface DatasetDef {
@@ -37,6 +39,7 @@ export interface PluginApi {
   registerModel(def: ModelDef): void;
   registerDataset(def: DatasetDef): void;
   registerScheme(def: SchemeDef & { readonly name: string }): void;
+  registerPartitioner(def: PartitionerDef): void;
 }
 
 /** A plugin module's default export. */
@@ -112,6 +115,11 @@ export function registerScheme(def: SchemeDef & { readonly name: string }): void
   add('scheme', schemes, def, ['create']);
 }
 
+/** Add a partitioner (`--partition name:key=value`; `def.create(params)` builds it). */
+export function registerPartitioner(def: PartitionerDef): void {
+  add('partition', partitioners, withDefaults(def), ['create']);
+}
+
 export const pluginApi: PluginApi = Object.freeze({
   registerAggregator,
   registerPreAggregator,
@@ -119,6 +127,7 @@ export const pluginApi: PluginApi = Object.freeze({
   registerModel: registerPluginModel,
   registerDataset: registerPluginDataset,
   registerScheme,
+  registerPartitioner,
 });
 
 /** Absolute paths of the plugins loaded into this process, in order. */

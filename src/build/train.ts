@@ -10,6 +10,8 @@ import { createPlacement, replicaGroups, type Placement } from '../attacks/place
 import { schemes, type SchemeDef } from '../schemes/registry.js';
 import { attacks } from '../attacks/registry.js';
 import type { Attack } from '../attacks/types.js';
+import { partitioners } from '../data/partition/registry.js';
+import type { Partitioner } from '../data/partition/types.js';
 import type { Aggregator } from '../aggregators/types.js';
 import type { WorkerContext } from '../cluster/worker-step.js';
 import { hasDataset } from '../data/registry.js';
@@ -37,7 +39,7 @@ export interface LayersModelLike {
 /** `train` options: the config's fields, with user objects allowed where a name would go. */
 export type TrainOptions = Omit<
   TrainConfigInput,
-  'model' | 'dataset' | 'aggregator' | 'attack' | 'placement' | 'scheme'
+  'model' | 'dataset' | 'aggregator' | 'attack' | 'placement' | 'scheme' | 'partition'
 > & {
   /** A zoo or plugin model name, a path to a tfjs Layers model.json, a tfjs LayersModel, or a TrainableModel. */
   model?: string | TrainableModel | LayersModelLike;
@@ -47,6 +49,11 @@ export type TrainOptions = Omit<
   aggregator?: string | Aggregator;
   /** An attack spec `name[:k=v,...]`, or an Attack object. */
   attack?: string | Attack;
+  /**
+   * `iid`, `dirichlet:alpha=A`, `shards:k=K`, or a Partitioner object (worker processes need it
+   * registered under its name's part before ':', i.e. a plugin).
+   */
+  partition?: string | Partitioner;
   /** `fixed`, `random`, `worst`, or a Placement object (it runs at the PS on every engine). */
   placement?: string | Placement;
   /**
@@ -70,7 +77,7 @@ function isTrainable(m: object): m is TrainableModel {
 
 /** Split options into names (the config) and objects, and validate the names. */
 export function resolveOptions(options: TrainOptions): { config: TrainConfig; objects: Components } {
-  const { model, dataset, aggregator, attack, placement, scheme, ...rest } = options;
+  const { model, dataset, aggregator, attack, placement, scheme, partition, ...rest } = options;
   const names: Record<string, unknown> = { ...rest };
   const objects: Components = {};
   if (typeof model === 'object' && model !== null) {
@@ -111,6 +118,12 @@ export function resolveOptions(options: TrainOptions): { config: TrainConfig; ob
     objects.placement = placement;
     names.placement = placement.name;
   } else if (placement !== undefined) names.placement = placement;
+  if (typeof partition === 'object' && partition !== null) {
+    if (!isFn(partition, 'shards') || typeof partition.name !== 'string')
+      throw new UsageError('partition: expected a spec string or an object with name and shards()');
+    objects.partitioner = partition;
+    names.partition = partition.name;
+  } else if (partition !== undefined) names.partition = partition;
   if (typeof scheme === 'object' && scheme !== null) {
     if (!isFn(scheme, 'create') || typeof scheme.name !== 'string')
       throw new UsageError('scheme: expected a name or an object with name and create()');
@@ -214,6 +227,10 @@ function workerDescription(config: TrainConfig, ctx: WorkerContext, objects: Com
   if (objects.attack !== undefined && !attacks.has(config.attack.split(':')[0]))
     throw new UsageError(
       `attack '${config.attack}' is an object of this process; worker processes build attacks by name: ${plugin}`,
+    );
+  if (objects.partitioner !== undefined && !partitioners.has(config.partition.split(':')[0]))
+    throw new UsageError(
+      `partition '${config.partition}' is an object of this process; worker processes lay out their data by name: ${plugin}`,
     );
   if (objects.scheme !== undefined && !schemes.has(config.scheme))
     throw new UsageError(

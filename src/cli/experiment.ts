@@ -3,7 +3,7 @@ import { basename, extname } from 'node:path';
 import { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { UsageError } from '../core/errors.js';
-import { loadStudy } from '../experiment/study.js';
+import { loadStudy, runFilter } from '../experiment/study.js';
 import { runStudy } from '../experiment/runner.js';
 import type { StudyRun } from '../experiment/results.js';
 
@@ -20,6 +20,12 @@ export function experimentCommand(): Command {
     .option('--out <dir>', 'output folder (default: results/<study name>[-quick])')
     .option('--dry-run', 'print the expanded runs and exit')
     .option('--quiet', 'no progress: only errors (stderr) and the final line (stdout)')
+    .option(
+      '--only <key=value,...>',
+      'run only the runs whose options match (repeatable: any of them), e.g. --only partition=iid; ' +
+        'the other finished runs in the folder stay in results.csv',
+      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+    )
     .addHelpText(
       'after',
       `
@@ -42,24 +48,37 @@ Study file (every key but name optional):
 Output folder:
   study.json                 the expanded runs and settings
   runs/<id>/                 config.json, metrics.jsonl, summary.json, params.npy per run
-  results.csv                one row per finished run: defense, scheme, aggregator, attack, n, s,
-                             r, m, seed, final accuracy, steps and modeled seconds to each target,
-                             bytes per worker per step, median step breakdown (compute, encode,
-                             modeled communication, decode, update), modeled and wall step time
+  results.csv                one row per finished run: defense, scheme, aggregator, attack,
+                             placement, partition, n, s, r, m, seed, final accuracy, steps and
+                             modeled seconds to each target, bytes per worker per step, median
+                             step breakdown (compute, encode, modeled communication, decode,
+                             update), modeled and wall step time
   aggregation-cost.csv       PS aggregation cost vs n per rule (with aggregationCost)
 Then: draco report DIR
 
-Shipped studies: experiments/draco-vs-median.yaml, experiments/detox.yaml, experiments/solon.yaml.`,
+Shipped studies: experiments/draco-vs-median.yaml, experiments/detox.yaml, experiments/solon.yaml,
+experiments/heterogeneity.yaml.`,
     )
     .action(
-      async (file: string, opts: { quick?: boolean; out?: string; dryRun?: boolean; quiet?: boolean }) => {
+      async (
+        file: string,
+        opts: { quick?: boolean; out?: string; dryRun?: boolean; quiet?: boolean; only?: string[] },
+      ) => {
         const quick = opts.quick === true;
         const manifest = loadStudy(file, quick);
         const out =
           opts.out ?? `results/${manifest.name || basename(file, extname(file))}${quick ? '-quick' : ''}`;
+        const select = runFilter(opts.only ?? []);
+        const chosen = manifest.runs.filter(select);
+        if (chosen.length === 0)
+          throw new UsageError(
+            `--only ${(opts.only ?? []).join(' --only ')} matches none of the ${manifest.runs.length} runs`,
+          );
         if (opts.dryRun) {
-          for (const r of manifest.runs) process.stdout.write(`${r.id}\n`);
-          process.stdout.write(`${manifest.runs.length} runs -> ${out}\n`);
+          for (const r of chosen) process.stdout.write(`${r.id}\n`);
+          process.stdout.write(
+            `${chosen.length} runs${chosen.length < manifest.runs.length ? ` of ${manifest.runs.length}` : ''} -> ${out}\n`,
+          );
           return;
         }
         const quiet = opts.quiet === true;
@@ -75,37 +94,46 @@ Shipped studies: experiments/draco-vs-median.yaml, experiments/detox.yaml, exper
           : null;
         const started = performance.now();
         const describe = (r: StudyRun) =>
-          `${r.labels.defense} | ${r.labels.attack} (${r.labels.placement}) | n=${r.labels.n} s=${r.labels.s} | seed ${r.labels.seed}`;
+          `${r.labels.defense} | ${r.labels.attack} (${r.labels.placement})` +
+          `${r.labels.partition === 'iid' ? '' : ` | ${r.labels.partition}`} | n=${r.labels.n} s=${r.labels.s} | seed ${r.labels.seed}`;
         log(
-          `draco experiment: ${manifest.name}${quick ? ' (quick)' : ''}: ${manifest.runs.length} runs -> ${out}`,
+          `draco experiment: ${manifest.name}${quick ? ' (quick)' : ''}: ${chosen.length} runs` +
+            `${chosen.length < manifest.runs.length ? ` (of ${manifest.runs.length}, --only)` : ''} -> ${out}`,
         );
-        const outcome = await runStudy(manifest, out, {
-          onRun(run, i, total, skipped) {
-            log(`[${i + 1}/${total}] ${describe(run)}${skipped ? ': done before, skipped' : ''}`);
-            if (!skipped) bar?.start(run.config.steps, 0, { acc: '  -  ' });
+        const outcome = await runStudy(
+          manifest,
+          out,
+          {
+            onRun(run, _i, _total, skipped) {
+              log(
+                `[${chosen.indexOf(run) + 1}/${chosen.length}] ${describe(run)}${skipped ? ': done before, skipped' : ''}`,
+              );
+              if (!skipped) bar?.start(run.config.steps, 0, { acc: '  -  ' });
+            },
+            onStep(_run, rec) {
+              if (rec.testAccuracy !== undefined) bar?.update(rec.step + 1, { acc: pct(rec.testAccuracy) });
+              else bar?.update(rec.step + 1);
+            },
+            onRunDone(_run, row) {
+              bar?.stop();
+              log(
+                `  test accuracy ${pct(row.finalTestAccuracy)}, wall ${row.wallSeconds.toFixed(1)} s, ` +
+                  `modeled step ${row.modeledStepMs.toFixed(1)} ms (MODELED)`,
+              );
+            },
+            onRunFailed(_run, message) {
+              bar?.stop();
+              process.stderr.write(`  failed: ${message}\n`);
+            },
+            onAggregationCostSkipped(rule, n, why) {
+              log(`  aggregation cost: ${rule} n=${n}: skipped (${why})`);
+            },
+            onAggregationCost(row) {
+              log(`  aggregation cost: ${row.rule} n=${row.n} d=${row.d}: ${row.medianMs.toFixed(2)} ms`);
+            },
           },
-          onStep(_run, rec) {
-            if (rec.testAccuracy !== undefined) bar?.update(rec.step + 1, { acc: pct(rec.testAccuracy) });
-            else bar?.update(rec.step + 1);
-          },
-          onRunDone(_run, row) {
-            bar?.stop();
-            log(
-              `  test accuracy ${pct(row.finalTestAccuracy)}, wall ${row.wallSeconds.toFixed(1)} s, ` +
-                `modeled step ${row.modeledStepMs.toFixed(1)} ms (MODELED)`,
-            );
-          },
-          onRunFailed(_run, message) {
-            bar?.stop();
-            process.stderr.write(`  failed: ${message}\n`);
-          },
-          onAggregationCostSkipped(rule, n, why) {
-            log(`  aggregation cost: ${rule} n=${n}: skipped (${why})`);
-          },
-          onAggregationCost(row) {
-            log(`  aggregation cost: ${row.rule} n=${row.n} d=${row.d}: ${row.medianMs.toFixed(2)} ms`);
-          },
-        });
+          select,
+        );
         const secs = ((performance.now() - started) / 1000).toFixed(0);
         // The result, on stdout as draco train's summary is (progress goes to stderr).
         process.stdout.write(

@@ -1,4 +1,4 @@
-/** `draco list`: every registered model, dataset, scheme, aggregator, attack and placement. */
+/** `draco list`: every registered model, dataset, scheme, aggregator, attack, placement and partitioner. */
 import { Command } from 'commander';
 import { formatDefaults } from '../core/spec.js';
 import { aggregators, preAggregators } from '../aggregators/registry.js';
@@ -7,11 +7,12 @@ import { attacks } from '../attacks/registry.js';
 import { listDatasets } from '../data/registry.js';
 import { getModelDef, listModels } from '../models/registry.js';
 import { schemes } from '../schemes/registry.js';
+import { partitioners } from '../data/partition/registry.js';
 import { loadPlugins } from '../build/plugins.js';
 
 export function listCommand(): Command {
   return new Command('list')
-    .summary('list models, datasets, schemes, aggregators, attacks, placements')
+    .summary('list models, datasets, schemes, aggregators, attacks, placements, partitions')
     .option(
       '--plugin <file>',
       "also list this plugin's components (repeatable; docs/plugins.md)",
@@ -61,6 +62,13 @@ export function listCommand(): Command {
       section(
         'placements',
         placements.entries().map(([n, p]) => [n, p.description]),
+      );
+      section(
+        'partitions (--partition)',
+        partitioners.entries().map(([n, p]) => {
+          const params = formatDefaults(p.defaults);
+          return [params ? `${n}:${params}` : n, p.description];
+        }),
       );
       process.stdout.write(lines.join('\n') + '\n');
     });

@@ -22,6 +22,7 @@ import { readResumeCheckpoint } from '../build/resume.js';
 import { trainResolved } from '../build/train.js';
 import type { StepRecord, TrainSummary } from '../train/loop.js';
 import { RunWriter } from '../train/output.js';
+import { describeLayout } from '../data/partition/summary.js';
 import { RunFailed, UsageError } from '../core/errors.js';
 
 /** Flag name (kebab) -> config key (camel), in the order `--help` lists them. */
@@ -34,6 +35,7 @@ export const FLAGS: [
   ['model', 'model', 'str', 'name|model.json'],
   ['dataset', 'dataset', 'str', 'name'],
   ['data-dir', 'dataDir', 'str', 'dir'],
+  ['partition', 'partition', 'str', 'spec'],
   ['plugin', 'plugins', 'list', 'file'],
   ['workers', 'workers', 'int', 'n'],
   ['byzantine', 'byzantine', 'int', 's'],
@@ -123,6 +125,8 @@ Examples:
   draco train --scheme detox --redundancy 3 --detox-mode bulyan --placement worst --attack collude
   draco train --scheme cyclic --attack constant       # exact decoding, one message of d reals
   draco train --scheme solon --compression 2          # d/2 reals per message
+  draco train --partition dirichlet:alpha=0.1 --scheme uncoded --aggregator median --attack alie
+                                                      # skewed data: each worker keeps its own shard
   draco train --config job.yaml --seed 3
   draco train --model ./model.json --dataset npy --data-dir data/   # your tfjs model on your data
   draco train --plugin ./my-rule.js --scheme uncoded --aggregator my-rule --engine local
@@ -263,12 +267,15 @@ async function runTrain(given: TrainConfig, quiet: boolean): Promise<void> {
       config,
       {},
       {
-        onStart({ scheme, dataset, model }) {
+        onStart({ scheme, dataset, model, schedule }) {
           if (quiet) return;
           process.stderr.write(
             `draco train: ${model.name} (${model.numParams.toLocaleString('en-US')} params) on ${dataset.name} ` +
               `(${dataset.train.n} train / ${dataset.test.n} test), ${config.workers} workers, ${config.byzantine} Byzantine ` +
-              `(${config.attack}, ${config.placement} placement)\n  scheme: ${scheme.describe()}\n`,
+              `(${config.attack}, ${config.placement} placement)\n  scheme: ${scheme.describe()}\n` +
+              (config.partition === 'iid'
+                ? ''
+                : `  data: ${describeLayout(config.partition, schedule, dataset)}\n`),
           );
           bar?.start(config.steps, ck?.meta.step ?? 0, { loss: '  -  ', acc, sus: suspects });
         },

@@ -121,6 +121,45 @@ export class Rng {
     }
   }
 
+  /**
+   * The logarithm of a Gamma(shape, 1) draw (Marsaglia and Tsang's squeeze method; for shape < 1,
+   * Gamma(shape + 1) times U^(1/shape)). In logs because Gamma(0.1) draws fall below 1e-300.
+   */
+  logGamma(shape: number): number {
+    if (!(shape > 0) || !Number.isFinite(shape))
+      throw new Error(`Rng.logGamma needs shape > 0, got ${shape}`);
+    if (shape < 1) {
+      let u = 0;
+      while (u === 0) u = this.float();
+      return this.logGamma(shape + 1) + Math.log(u) / shape;
+    }
+    const d = shape - 1 / 3;
+    const c = 1 / Math.sqrt(9 * d);
+    for (;;) {
+      let x: number;
+      let v: number;
+      do {
+        x = this.normal();
+        v = 1 + c * x;
+      } while (v <= 0);
+      v = v * v * v;
+      let u = 0;
+      while (u === 0) u = this.float();
+      if (Math.log(u) < 0.5 * x * x + d - d * v + d * Math.log(v)) return Math.log(d * v);
+    }
+  }
+
+  /** A draw from the Dirichlet distribution with these concentrations (sums to 1). */
+  dirichlet(alphas: readonly number[]): Float64Array {
+    const logs = alphas.map((a) => this.logGamma(a));
+    const top = Math.max(...logs);
+    const out = Float64Array.from(logs, (l) => Math.exp(l - top));
+    let sum = 0;
+    for (const v of out) sum += v;
+    for (let i = 0; i < out.length; i++) out[i] /= sum;
+    return out;
+  }
+
   /** In-place Fisher-Yates shuffle. */
   shuffle<T extends { length: number; [i: number]: unknown }>(a: T): T {
     for (let i = a.length - 1; i > 0; i--) {

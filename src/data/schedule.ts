@@ -7,6 +7,13 @@
  * endless stream, and step `t` takes stream positions `[t*B, (t+1)*B)`, crossing an epoch boundary
  * when `B` does not divide `numSamples`. Partition `j` is a contiguous slice of the global batch;
  * when `P` does not divide `B` the first `B mod P` partitions hold one extra sample.
+ *
+ * With shards (a partitioner other than iid, src/data/partition/), partition `j` draws only from
+ * its own shard `S_j`, for the whole run: its stream is the concatenation of the shard's epoch
+ * permutations `Rng.derive(seed, 'shard', j, 'epoch', e).permutation(|S_j|)` (mapped to sample
+ * ids), and step `t` takes its positions `[t*b_j, (t+1)*b_j)`, `b_j` being the partition's size
+ * above. The global batch is still `B` samples, every partition contributing `b_j` whatever its
+ * shard's size; each shard cycles through its own epochs.
  */
 import { UsageError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
@@ -20,6 +27,15 @@ export interface BatchScheduleOptions {
   numPartitions: number;
   /** Run seed. */
   seed: number;
+  /** One shard of sample ids per partition (data locality), or absent for the IID stream. */
+  shards?: readonly Int32Array[] | null;
+}
+
+/** The partitions' sizes: `B` split into `P` parts, the first `B mod P` one larger. */
+export function partitionSizes(globalBatch: number, numPartitions: number): number[] {
+  const base = Math.floor(globalBatch / numPartitions);
+  const extra = globalBatch % numPartitions;
+  return Array.from({ length: numPartitions }, (_, j) => base + (j < extra ? 1 : 0));
 }
 
 /** Epoch permutations kept in memory (a step touches at most two consecutive epochs). */
@@ -34,7 +50,10 @@ export class BatchSchedule {
   readonly partitionSizes: readonly number[];
   /** Start of each partition inside the global batch, plus a final entry `B`. */
   readonly partitionOffsets: readonly number[];
+  /** Each partition's shard, or null: the IID stream. */
+  readonly shards: readonly Int32Array[] | null;
   private readonly cache = new Map<number, Int32Array>();
+  private readonly shardCache = new Map<string, Int32Array>();
 
   constructor(opts: BatchScheduleOptions) {
     const { numSamples, globalBatch, numPartitions, seed } = opts;
@@ -66,16 +85,22 @@ export class BatchSchedule {
     this.batchSize = globalBatch;
     this.numPartitions = numPartitions;
     this.seed = seed;
-    const base = Math.floor(globalBatch / numPartitions);
-    const extra = globalBatch % numPartitions;
-    const sizes: number[] = [];
+    const sizes = partitionSizes(globalBatch, numPartitions);
     const offsets: number[] = [0];
-    for (let j = 0; j < numPartitions; j++) {
-      sizes.push(base + (j < extra ? 1 : 0));
-      offsets.push(offsets[j] + sizes[j]);
-    }
+    for (let j = 0; j < numPartitions; j++) offsets.push(offsets[j] + sizes[j]);
     this.partitionSizes = sizes;
     this.partitionOffsets = offsets;
+    this.shards = opts.shards ?? null;
+    if (this.shards !== null) {
+      if (this.shards.length !== numPartitions)
+        throw new UsageError(`batch schedule: ${this.shards.length} shards for ${numPartitions} partitions`);
+      this.shards.forEach((sh, j) => {
+        if (sh.length < sizes[j])
+          throw new UsageError(
+            `batch schedule: shard ${j} holds ${sh.length} samples, fewer than the ${sizes[j]} its partition takes per step`,
+          );
+      });
+    }
   }
 
   /** Steps per epoch, rounded down (a step may straddle two epochs). */
@@ -83,7 +108,7 @@ export class BatchSchedule {
     return Math.floor(this.numSamples / this.batchSize);
   }
 
-  /** The epoch in which step `step` starts. */
+  /** The epoch in which step `step` starts (of the IID stream; each shard has its own). */
   epochOf(step: number): number {
     checkStep(step);
     return Math.floor((step * this.batchSize) / this.numSamples);
@@ -116,14 +141,44 @@ export class BatchSchedule {
     return out;
   }
 
-  /** The `B` sample ids of step `step` (a fresh array). */
-  globalBatch(step: number): Int32Array {
-    checkStep(step);
-    return this.range(step * this.batchSize, this.batchSize);
+  /** Positions `[pos, pos + len)` of shard `j`'s stream of epochs, as sample ids. */
+  private shardRange(j: number, pos: number, len: number): Int32Array {
+    const shard = this.shards![j];
+    const n = shard.length;
+    const out = new Int32Array(len);
+    let filled = 0;
+    while (filled < len) {
+      const e = Math.floor(pos / n);
+      const key = `${j}:${e}`;
+      let perm = this.shardCache.get(key);
+      if (perm === undefined) {
+        perm = Rng.derive(this.seed, 'shard', j, 'epoch', e).permutation(n);
+        if (this.shardCache.size >= CACHE_EPOCHS * this.numPartitions)
+          this.shardCache.delete(this.shardCache.keys().next().value!);
+        this.shardCache.set(key, perm);
+      }
+      const at = pos - e * n;
+      const take = Math.min(n - at, len - filled);
+      for (let i = 0; i < take; i++) out[filled + i] = shard[perm[at + i]];
+      filled += take;
+      pos += take;
+    }
+    return out;
   }
 
-  /** The global batch of step `step` split into `P` contiguous partitions (fresh arrays). */
+  /** The `B` sample ids of step `step` (a fresh array), partition after partition. */
+  globalBatch(step: number): Int32Array {
+    checkStep(step);
+    if (this.shards === null) return this.range(step * this.batchSize, this.batchSize);
+    const out = new Int32Array(this.batchSize);
+    for (let j = 0; j < this.numPartitions; j++) out.set(this.partition(step, j), this.partitionOffsets[j]);
+    return out;
+  }
+
+  /** The global batch of step `step` split into `P` partitions (fresh arrays). */
   partitions(step: number): Int32Array[] {
+    if (this.shards !== null)
+      return Array.from({ length: this.numPartitions }, (_, j) => this.partition(step, j));
     const g = this.globalBatch(step);
     const out: Int32Array[] = [];
     for (let j = 0; j < this.numPartitions; j++) {
@@ -138,7 +193,9 @@ export class BatchSchedule {
       throw new RangeError(`partition index ${j} out of range [0, ${this.numPartitions})`);
     }
     checkStep(step);
-    return this.range(step * this.batchSize + this.partitionOffsets[j], this.partitionSizes[j]);
+    const b = this.partitionSizes[j];
+    if (this.shards !== null) return this.shardRange(j, step * b, b);
+    return this.range(step * this.batchSize + this.partitionOffsets[j], b);
   }
 }
 

@@ -26,6 +26,8 @@ export interface RunLabels {
   aggregator: string;
   attack: string;
   placement: string;
+  /** How the training set is laid out over the partitions: iid, dirichlet:alpha=A, shards:k=K. */
+  partition: string;
   n: number;
   s: number;
   r: number;
@@ -97,6 +99,7 @@ export function resultColumns(targets: readonly number[]): string[] {
     'aggregator',
     'attack',
     'placement',
+    'partition',
     'n',
     's',
     'r',

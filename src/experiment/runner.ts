@@ -55,11 +55,15 @@ export function runDir(out: string, id: string): string {
   return join(out, 'runs', id);
 }
 
-/** Execute (or resume) a study into `out`. */
+/**
+ * Execute (or resume) a study into `out`. `select`: run only these runs (a part of the study);
+ * the others' finished results in `out` still go into results.csv.
+ */
 export async function runStudy(
   manifest: StudyManifest,
   out: string,
   progress: StudyProgress = {},
+  select: (run: StudyRun) => boolean = () => true,
 ): Promise<StudyOutcome> {
   try {
     mkdirSync(join(out, 'runs'), { recursive: true });
@@ -78,10 +82,11 @@ export async function runStudy(
     const dir = runDir(out, run.id);
     if (existsSync(join(dir, 'summary.json'))) {
       rows.set(run.id, resultRow(manifest, run, dir));
-      skipped++;
-      progress.onRun?.(run, i, manifest.runs.length, true);
+      if (select(run)) skipped++;
+      if (select(run)) progress.onRun?.(run, i, manifest.runs.length, true);
       continue;
     }
+    if (!select(run)) continue;
     progress.onRun?.(run, i, manifest.runs.length, false);
     rmSync(dir, { recursive: true, force: true }); // a run interrupted earlier starts over
     mkdirSync(dir, { recursive: true });

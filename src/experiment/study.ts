@@ -27,6 +27,7 @@ import { DEFAULT_NETWORK } from '../train/time-model.js';
 import { buildScheme } from '../build/components.js';
 import { placements } from '../attacks/placement.js';
 import { parseAttack } from '../attacks/registry.js';
+import { parsePartition } from '../data/partition/registry.js';
 import { hasDataset, loadDataset } from '../data/registry.js';
 import { getModelDef, hasModel } from '../models/registry.js';
 import {
@@ -160,6 +161,29 @@ export function expandStudy(study: StudyFile, quick: boolean, where = 'study'): 
   return manifest;
 }
 
+/**
+ * `--only key=value[,key=value...]` filters (repeatable): a run is selected when it matches every
+ * pair of some filter, comparing the run's resolved option `key` (camelCase or kebab-case) as text.
+ */
+export function runFilter(filters: readonly string[]): (run: StudyRun) => boolean {
+  const parsed = filters.map((f) =>
+    f.split(',').map((pair) => {
+      const at = pair.indexOf('=');
+      if (at <= 0) throw new UsageError(`--only ${f}: expected key=value[,key=value...], e.g. partition=iid`);
+      const key = pair
+        .slice(0, at)
+        .trim()
+        .replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+      if (!(key in TrainConfigSchema.shape))
+        throw new UsageError(`--only ${f}: unknown training option "${pair.slice(0, at).trim()}"`);
+      return [key, pair.slice(at + 1).trim()] as const;
+    }),
+  );
+  return (run) =>
+    parsed.length === 0 ||
+    parsed.some((pairs) => pairs.every(([k, v]) => String((run.config as Record<string, unknown>)[k]) === v));
+}
+
 function matches(config: TrainConfig, pattern: Record<string, unknown>): boolean {
   return Object.entries(pattern).every(
     ([k, v]) => JSON.stringify((config as Record<string, unknown>)[k]) === JSON.stringify(v),
@@ -175,6 +199,7 @@ function checkBuildable(config: TrainConfig, where: string): void {
   try {
     if (config.plugins.length === 0) {
       parseAttack(config.attack);
+      parsePartition(config.partition);
       placements.get(config.placement);
       if (!hasDataset(config.dataset)) loadDataset(config.dataset); // the UsageError listing the names
       if (!isModelFile(config.model) && !hasModel(config.model)) getModelDef(config.model);
@@ -221,6 +246,7 @@ export function runLabels(c: TrainConfig, label: string | undefined): RunLabels 
     aggregator: c.scheme === 'uncoded' || c.scheme === 'detox' ? c.aggregator : '',
     attack: s === 0 ? 'none' : c.attack,
     placement: c.placement,
+    partition: c.partition,
     n: c.workers,
     s,
     r: c.redundancy ?? defaultR[c.scheme] ?? 1,
@@ -234,7 +260,14 @@ export function runLabels(c: TrainConfig, label: string | undefined): RunLabels 
  * setting of a run gives it a new id (and a resumed study never reuses a stale result).
  */
 function runId(l: RunLabels, config: TrainConfig): string {
-  const slug = [l.defense, l.attack, l.placement, `n${l.n}-s${l.s}`, `seed${l.seed}`]
+  const slug = [
+    l.defense,
+    l.attack,
+    l.placement,
+    ...(l.partition === 'iid' ? [] : [l.partition]),
+    `n${l.n}-s${l.s}`,
+    `seed${l.seed}`,
+  ]
     .join('__')
     .replace(/[^\w.=-]+/g, '-');
   const hash = createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 8);

@@ -37,9 +37,13 @@ export function studyTables(study: LoadedStudy): string {
       `("-": not reached by every seed).`,
     '',
   );
+  const partitions = [...new Set(study.rows.map((r) => r.partition))];
+  if (partitions.length > 1) out.push(...heterogeneityTable(study, partitions));
   const groups = groupBy(
     study.rows,
-    (r) => `n = ${r.n}, s = ${r.s}, attack ${r.attack} (${r.placement} placement)`,
+    (r) =>
+      `n = ${r.n}, s = ${r.s}, attack ${r.attack} (${r.placement} placement)` +
+      (partitions.length > 1 ? `, data ${r.partition}` : ''),
   );
   for (const [title, rows] of groups) {
     out.push(`### ${title}`, '');
@@ -98,6 +102,48 @@ export function studyTables(study: LoadedStudy): string {
     out.push('');
   }
   return out.join('\n');
+}
+
+/**
+ * Per cluster: each defense's worst final accuracy over the attacks (mean over seeds) per data
+ * layout, then its drop from the first layout (iid) to each other one, in percentage points.
+ */
+function heterogeneityTable(study: LoadedStudy, partitions: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const [cluster, rows] of groupBy(study.rows, (r) => `n = ${r.n}, s = ${r.s}`)) {
+    const base = partitions[0];
+    const others = partitions.slice(1);
+    out.push(
+      `### Worst final accuracy over the attacks (%), ${cluster}`,
+      '',
+      `Each cell: the lowest, over the attacks (${[...new Set(rows.map((r) => r.attack))].join(', ')}), of the ` +
+        `final test accuracy averaged over seeds. "drop": percentage points lost from ${base} to that layout.`,
+      '',
+    );
+    const head = ['defense', ...partitions, ...others.map((p) => `drop ${base} → ${p}`)];
+    out.push(`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`);
+    for (const [defense, rs] of groupBy(rows, (r) => r.defense)) {
+      const worst = partitions.map((p) => {
+        const accs = [
+          ...groupBy(
+            rs.filter((r) => r.partition === p),
+            (r) => r.attack,
+          ).values(),
+        ].map((g) => mean(g.map((r) => r.finalTestAccuracy)));
+        return accs.length > 0 && accs.every(Number.isFinite) ? 100 * Math.min(...accs) : NaN;
+      });
+      const cell = (x: number, digits: number) => (Number.isFinite(x) ? fmt(x, digits) : '-');
+      out.push(
+        `| ${[
+          defense,
+          ...worst.map((w) => cell(w, 2)),
+          ...others.map((_, i) => cell(worst[0] - worst[i + 1], 2)),
+        ].join(' | ')} |`,
+      );
+    }
+    out.push('');
+  }
+  return out;
 }
 
 /** The same tables as HTML (headings, paragraphs and pipe tables are all studyTables writes). */

@@ -113,6 +113,7 @@ export interface TrainHooks {
     dataset: Dataset;
     model: TrainableModel;
     engine: Engine;
+    schedule: BatchSchedule;
   }): void | Promise<void>;
   onStep?(record: StepRecord): void | Promise<void>;
   /**
@@ -218,7 +219,8 @@ export async function runTraining(run: TrainRun, hooks: TrainHooks = {}): Promis
     if (startStep < steps) engineRef = await run.engine();
     const engine: Engine | null =
       engineRef === undefined ? null : (hooks.wrapEngine?.(engineRef) ?? engineRef);
-    if (engine !== null) await hooks.onStart?.({ scheme, dataset: run.dataset, model, engine });
+    if (engine !== null)
+      await hooks.onStart?.({ scheme, dataset: run.dataset, model, engine, schedule: run.schedule });
     const checkpoint = (next: number) =>
       writeCheckpoint(ck!.dir, {
         meta: {

@@ -58,6 +58,24 @@ export default function register(api) {
       },
     }),
   });
+  // Partition j holds the samples whose id is j modulo the partition count and whose label is even
+  // when j is, odd when j is odd.
+  api.registerPartitioner({
+    name: 'parity',
+    description: 'partition j: ids = j mod P with labels of the parity of j (test layout)',
+    defaults: {},
+    create: () => ({
+      name: 'parity',
+      shards: ({ labels, batchSizes }) => {
+        const P = batchSizes.length;
+        return batchSizes.map((_, j) => {
+          const ids = [];
+          for (let i = j; i < labels.length; i += P) if (labels[i] % 2 === j % 2) ids.push(i);
+          return Int32Array.from(ids);
+        });
+      },
+    }),
+  });
 }
 `;
 const plugin = join(tmp, 'plugin.mjs');
@@ -134,6 +152,27 @@ describe('a --plugin rule and attack', () => {
     r = draco(['train', ...common, '--attack', 'none', '--out', clean]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(shaOf(attacked), shaOf(clean));
+  });
+});
+
+describe('a --plugin partitioner', () => {
+  test('lays out the data in the PS and in every worker process: local == in-process, and it changes the model', () => {
+    const common = [...RUN, ...RUN2, '--scheme', 'repetition', '--redundancy', '3', '--plugin', plugin];
+    const runs = {
+      inproc: join(tmp, 'parity-in'),
+      local: join(tmp, 'parity-local'),
+      iid: join(tmp, 'parity-iid'),
+    };
+    let r = draco(['train', ...common, '--partition', 'parity', '--out', runs.inproc]);
+    assert.equal(r.code, 0, r.stderr);
+    r = draco(['train', ...common, '--partition', 'parity', '--engine', 'local', '--out', runs.local]);
+    assert.equal(r.code, 0, r.stderr);
+    r = draco(['train', ...common, '--out', runs.iid]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(shaOf(runs.local), shaOf(runs.inproc));
+    assert.notEqual(shaOf(runs.iid), shaOf(runs.inproc));
+    const listed = draco(['list', '--plugin', plugin]);
+    assert.match(listed.stdout, /^ {2}parity +partition j: ids = j mod P/m);
   });
 });
 

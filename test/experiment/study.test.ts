@@ -123,7 +123,7 @@ describe('study expansion', () => {
   });
 
   test('the shipped studies expand, full and quick', () => {
-    for (const name of ['draco-vs-median', 'detox', 'solon']) {
+    for (const name of ['draco-vs-median', 'detox', 'solon', 'heterogeneity']) {
       const full = loadStudy(join(ROOT, 'experiments', `${name}.yaml`), false);
       const quick = loadStudy(join(ROOT, 'experiments', `${name}.yaml`), true);
       assert.ok(quick.runs.length < full.runs.length, name);
@@ -235,6 +235,36 @@ describe('running a tiny study', () => {
       );
       assert.equal(q.stdout.split('\n').length, 2, q.stdout);
     }
+    // --only: a part of the study; the other finished runs stay in results.csv.
+    const parts = join(tmp, 'parts');
+    const only = (...filters: string[]) =>
+      spawnSync(
+        process.execPath,
+        [
+          BIN,
+          'experiment',
+          file,
+          '--quick',
+          '--quiet',
+          '--out',
+          parts,
+          ...filters.flatMap((f) => ['--only', f]),
+        ],
+        { encoding: 'utf8' },
+      );
+    const a = only('attack=constant');
+    assert.equal(a.status, 0, a.stderr);
+    assert.match(a.stdout, /^draco experiment: 1 run\(s\) in \d+ s, 0 already done/);
+    const b = only('scheme=uncoded', 'attack=reverse,scheme=repetition');
+    assert.equal(b.status, 0, b.stderr);
+    assert.match(b.stdout, /^draco experiment: 2 run\(s\) in \d+ s, 0 already done/);
+    const table = readFileSync(join(parts, 'results.csv'), 'utf8').trim().split('\n');
+    assert.equal(table.length, 4, 'all three runs of both parts');
+    const none = only('attack=gaussian');
+    assert.equal(none.status, 2);
+    assert.match(none.stderr, /^draco: --only attack=gaussian matches none of the 3 runs\n$/);
+    const typo = only('atack=reverse');
+    assert.match(typo.stderr, /^draco: --only atack=reverse: unknown training option "atack"\n$/);
     const bad = spawnSync(process.execPath, [BIN, 'experiment', join(tmp, 'missing.yaml')], {
       encoding: 'utf8',
     });

@@ -45,7 +45,7 @@ export function varyingDimensions(
     if (exclude.includes(dim)) continue;
     const values = new Map<string, Set<string>>();
     for (const row of rows) {
-      const key = `${row.defense}\u0000${row.attack}`;
+      const key = `${row.defense}\u0000${row.attack}\u0000${row.partition}`;
       let set = values.get(key);
       if (set === undefined) values.set(key, (set = new Set()));
       set.add(label(row, dim));
@@ -132,19 +132,35 @@ const TABLEAU20 = [
 const HEIGHT = 220;
 
 /** Wrap a single-view spec in a facet by attack when the study has more than one attack. */
-function facetByAttack(inner: Record<string, unknown>, values: object[], attacks: string[]): object {
+/** The study lays out its data more than one way (`--partition`): panels per (attack, layout). */
+function variesPartition(study: LoadedStudy): boolean {
+  return new Set(study.rows.map((r) => r.partition)).size > 1;
+}
+
+/** The panel a run's curve is drawn in: its attack, and its data layout when that varies. */
+function panelOf(row: ReportRow, byPartition: boolean): string {
+  return byPartition ? `${row.attack} · ${row.partition}` : row.attack;
+}
+
+function facetByAttack(
+  inner: Record<string, unknown>,
+  values: object[],
+  attacks: string[],
+  title = 'attack',
+): object {
   if (attacks.length <= 1) return { data: { values }, ...inner };
   return {
     data: { values },
-    facet: { field: 'attack', type: 'nominal', title: 'attack', sort: attacks },
+    facet: { field: 'attack', type: 'nominal', title, sort: attacks },
     columns: Math.min(3, attacks.length),
     spec: inner,
     resolve: { scale: { y: 'shared', x: 'shared' } },
   };
 }
 
-function attackNote(attacks: string[]): string {
-  return attacks.length === 1 ? ` Attack: ${attacks[0]}.` : ' One panel per attack.';
+function attackNote(attacks: string[], byPartition = false): string {
+  if (attacks.length === 1) return ` Attack: ${attacks[0]}.`;
+  return byPartition ? ' One panel per attack and data layout (--partition).' : ' One panel per attack.';
 }
 
 interface CurvePoint {
@@ -165,12 +181,13 @@ interface CurvePoint {
 /** Evaluation points averaged over seeds, per (series, attack, step). */
 export function meanCurves(study: LoadedStudy): CurvePoint[] {
   const dims = varyingDimensions(study.rows);
+  const byPartition = variesPartition(study);
   const tagged: { series: string; attack: string; p: EvalPoint }[] = [];
   for (const row of study.rows) {
     const points = study.curves.get(row.id);
     if (points === undefined) continue;
     const series = seriesLabel(row, dims);
-    for (const p of points) tagged.push({ series, attack: row.attack, p });
+    for (const p of points) tagged.push({ series, attack: panelOf(row, byPartition), p });
   }
   const out: CurvePoint[] = [];
   for (const g of groupBy(tagged, (t) => `${t.series}\u0000${t.attack}\u0000${t.p.step}`).values()) {
@@ -274,7 +291,8 @@ function mergedNote(
 
 function accuracyCharts(study: LoadedStudy): ChartSpec[] {
   const curves = meanCurves(study);
-  const attacks = distinct(study.rows.map((r) => r.attack));
+  const byPartition = variesPartition(study);
+  const attacks = distinct(study.rows.map((r) => panelOf(r, byPartition)));
   const reason =
     study.rows.length === 0
       ? 'No finished runs in results.csv, so there are no accuracy curves.'
@@ -302,7 +320,7 @@ function accuracyCharts(study: LoadedStudy): ChartSpec[] {
     title: 'Test accuracy vs step',
     caption:
       'Mean over seeds of the test accuracy at each evaluation (metrics.jsonl), one line per defense, ' +
-      `against the number of steps trained.${attackNote(attacks)}`,
+      `against the number of steps trained.${attackNote(attacks, byPartition)}`,
   };
   const vsTime: ChartSpec = {
     name: 'accuracy-vs-modeled-time',
@@ -310,7 +328,7 @@ function accuracyCharts(study: LoadedStudy): ChartSpec[] {
     caption:
       'Mean over seeds of the test accuracy against the MODELED training time: the running sum of each ' +
       "step's modeled parallel time (slowest worker's compute + encode, modeled communication, PS " +
-      `decode/aggregate and update), in seconds. Not measured wall-clock time.${attackNote(attacks)}`,
+      `decode/aggregate and update), in seconds. Not measured wall-clock time.${attackNote(attacks, byPartition)}`,
   };
   if (curves.length === 0)
     return [
@@ -378,7 +396,12 @@ function accuracyCharts(study: LoadedStudy): ChartSpec[] {
         tooltip,
       },
     });
-    const spec = facetByAttack({ width: WIDTH, height: HEIGHT, layer }, m.points, attacks);
+    const spec = facetByAttack(
+      { width: WIDTH, height: HEIGHT, layer },
+      m.points,
+      attacks,
+      byPartition ? 'attack · data layout' : 'attack',
+    );
     return { spec: withLegendRoom(spec), note: mergedNote(m, attacks) + bandNote };
   };
   const step = chart(false);
@@ -451,7 +474,8 @@ function breakdownChart(study: LoadedStudy): ChartSpec {
     'their own scales. Left: compute and encode, measured on the slowest worker, and communication, ' +
     "MODELED from the bytes sent and the study's network model (not measured). Right: the parameter " +
     "server's decode/aggregate and update, measured, on a scale of their own so that the defenses' " +
-    `PS costs stay readable beside the network's larger share.${attackNote(attacks)}`;
+    `PS costs stay readable beside the network's larger share.${attackNote(attacks)}` +
+    (variesPartition(study) ? ' Each bar is also averaged over the data layouts (--partition).' : '');
   const part = (side: 'workers' | 'ps') => {
     const inner = {
       width: side === 'workers' ? WIDTH : Math.round(WIDTH * 0.75),
@@ -506,6 +530,12 @@ function heatmapChart(study: LoadedStudy): ChartSpec {
     caption: '',
   };
   if (study.rows.length === 0) return { ...chart, omitted: 'No finished runs in results.csv.' };
+  if (variesPartition(study))
+    return {
+      ...chart,
+      omitted:
+        'The study lays out its data in several ways (--partition): the heterogeneity heatmaps below show the final accuracies per data layout.',
+    };
   const dims = varyingDimensions(study.rows);
   const all = [...groupBy(study.rows, (r) => `${seriesLabel(r, dims)}\u0000${r.attack}`).values()].map(
     (g) => ({
@@ -523,9 +553,6 @@ function heatmapChart(study: LoadedStudy): ChartSpec {
   const longest = Math.max(...attacks.map((a) => a.length));
   // Colors span the accuracies present (close accuracies stay distinguishable; the cell text
   // gives the value); text is white on the dark lower half of viridis.
-  const lo = Math.min(...values.map((v) => v.accuracy));
-  const hi = Math.max(...values.map((v) => v.accuracy));
-  const domain = hi > lo ? [lo, hi] : [Math.max(0, lo - 0.05), Math.min(1, hi + 0.05)];
   chart.caption =
     `Final test accuracy, mean over seeds, for each of ${series.length} defense(s) under each of ` +
     `${attacks.length} attack(s). Colors span the accuracies present, not 0 to 1.` +
@@ -550,12 +577,7 @@ function heatmapChart(study: LoadedStudy): ChartSpec {
       {
         mark: { type: 'rect' },
         encoding: {
-          color: {
-            field: 'accuracy',
-            type: 'quantitative',
-            title: 'final test accuracy',
-            scale: { scheme: 'viridis', domain },
-          },
+          color: accuracyColor(values, 'final test accuracy'),
           tooltip: [
             { field: 'series', title: 'defense' },
             { field: 'attack' },
@@ -564,16 +586,7 @@ function heatmapChart(study: LoadedStudy): ChartSpec {
           ],
         },
       },
-      {
-        mark: { type: 'text', fontSize: 11 },
-        encoding: {
-          text: { field: 'accuracy', type: 'quantitative', format: '.3f' },
-          color: {
-            condition: { test: `datum.accuracy < ${(domain[0] + domain[1]) / 2}`, value: 'white' },
-            value: 'black',
-          },
-        },
-      },
+      cellText(values, 11),
     ],
   };
   return chart;
@@ -678,6 +691,146 @@ function aggregationCostChart(study: LoadedStudy): ChartSpec {
 }
 
 /** Every chart of the report, in order. */
+/** Final accuracy per (defense, data layout, attack), mean over seeds; NaN-free cells only. */
+function layoutCells(study: LoadedStudy) {
+  const dims = varyingDimensions(study.rows);
+  return [
+    ...groupBy(study.rows, (r) => `${seriesLabel(r, dims)}\u0000${r.partition}\u0000${r.attack}`).values(),
+  ]
+    .map((g) => ({
+      series: seriesLabel(g[0], dims),
+      partition: g[0].partition,
+      attack: g[0].attack,
+      accuracy: mean(g.map((r) => r.finalTestAccuracy)),
+      seeds: g.filter((r) => Number.isFinite(r.finalTestAccuracy)).length,
+    }))
+    .filter((c) => Number.isFinite(c.accuracy));
+}
+
+/** The color scale of the accuracy heatmaps: viridis over the accuracies present. */
+function accuracyColor(values: readonly { accuracy: number }[], title: string): object {
+  const lo = Math.min(...values.map((v) => v.accuracy));
+  const hi = Math.max(...values.map((v) => v.accuracy));
+  const domain = hi > lo ? [lo, hi] : [Math.max(0, lo - 0.05), Math.min(1, hi + 0.05)];
+  return { field: 'accuracy', type: 'quantitative', title, scale: { scheme: 'viridis', domain } };
+}
+
+/** Cell text, white on the dark half of the scale. */
+function cellText(values: readonly { accuracy: number }[], fontSize = 10): object {
+  const lo = Math.min(...values.map((v) => v.accuracy));
+  const hi = Math.max(...values.map((v) => v.accuracy));
+  return {
+    mark: { type: 'text', fontSize },
+    encoding: {
+      text: { field: 'accuracy', type: 'quantitative', format: '.3f' },
+      color: { condition: { test: `datum.accuracy < ${(lo + hi) / 2}`, value: 'white' }, value: 'black' },
+    },
+  };
+}
+
+/**
+ * With several data layouts (--partition): one small heatmap per defense of the final accuracy
+ * over (data layout x attack), and one of each defense's worst accuracy over the attacks per data
+ * layout, where a defense that holds on IID data and breaks on skewed data shows at a glance.
+ */
+function heterogeneityCharts(study: LoadedStudy): ChartSpec[] {
+  const perDefense: ChartSpec = {
+    name: 'heterogeneity-heatmaps',
+    title: 'Final test accuracy per defense: data layout × attack',
+    caption: '',
+  };
+  const worst: ChartSpec = {
+    name: 'worst-case-heatmap',
+    title: 'Worst final test accuracy over the attacks: defense × data layout',
+    caption: '',
+  };
+  if (!variesPartition(study)) return [];
+  const cells = layoutCells(study);
+  if (cells.length === 0) {
+    const omitted = 'No finished run has a final test accuracy.';
+    return [
+      { ...perDefense, omitted },
+      { ...worst, omitted },
+    ];
+  }
+  const partitions = distinct(study.rows.map((r) => r.partition));
+  const attacks = distinct(study.rows.map((r) => r.attack));
+  const series = distinct(cells.map((c) => c.series));
+  const tooltip = [
+    { field: 'series', title: 'defense' },
+    { field: 'partition', title: 'data layout' },
+    { field: 'attack' },
+    { field: 'accuracy', format: '.4f', title: 'final test accuracy' },
+  ];
+  perDefense.caption =
+    `Final test accuracy, mean over seeds, one panel per defense (${series.length}): rows are the data ` +
+    `layouts (--partition; iid first, then more skewed), columns the attacks. Colors span the accuracies ` +
+    'present, the same scale in every panel.';
+  perDefense.spec = {
+    data: { values: cells },
+    facet: { field: 'series', type: 'nominal', title: null, sort: series },
+    columns: 4,
+    spec: {
+      width: { step: 46 },
+      height: { step: 20 },
+      encoding: {
+        x: {
+          field: 'attack',
+          type: 'nominal',
+          title: null,
+          scale: { domain: attacks },
+          axis: { labelAngle: 0 },
+        },
+        y: { field: 'partition', type: 'nominal', title: null, scale: { domain: partitions } },
+      },
+      layer: [
+        { mark: 'rect', encoding: { color: accuracyColor(cells, 'final test accuracy'), tooltip } },
+        cellText(cells),
+      ],
+    },
+  };
+  const worstCells = [...groupBy(cells, (c) => `${c.series}\u0000${c.partition}`).values()].map((g) => {
+    const w = g.reduce((a, c) => (c.accuracy < a.accuracy ? c : a));
+    return {
+      series: w.series,
+      partition: w.partition,
+      attack: w.attack,
+      accuracy: w.accuracy,
+      seeds: w.seeds,
+    };
+  });
+  worst.caption =
+    'For each defense and data layout, the lowest final test accuracy over the attacks (each a mean ' +
+    `over seeds; the tooltip names the attack). ${attacks.length} attack(s): ${attacks.join(', ')}. ` +
+    'Exact schemes should keep one color across a row; robust rules darken to the right as the data grows more skewed.';
+  worst.spec = {
+    data: { values: worstCells },
+    width: { step: Math.max(70, 7 * Math.max(...partitions.map((p) => p.length))) },
+    height: { step: 22 },
+    encoding: {
+      x: {
+        field: 'partition',
+        type: 'nominal',
+        title: 'data layout',
+        scale: { domain: partitions },
+        axis: { labelAngle: 0 },
+      },
+      y: { field: 'series', type: 'nominal', title: null, scale: { domain: series } },
+    },
+    layer: [
+      { mark: 'rect', encoding: { color: accuracyColor(worstCells, 'worst final accuracy'), tooltip } },
+      cellText(worstCells),
+    ],
+  };
+  return [perDefense, worst];
+}
+
 export function buildCharts(study: LoadedStudy): ChartSpec[] {
-  return [...accuracyCharts(study), breakdownChart(study), heatmapChart(study), aggregationCostChart(study)];
+  return [
+    ...accuracyCharts(study),
+    breakdownChart(study),
+    heatmapChart(study),
+    ...heterogeneityCharts(study),
+    aggregationCostChart(study),
+  ];
 }

@@ -97,8 +97,11 @@ export function parseCsv(text: string, file: string): CsvTable {
   return { header, rows };
 }
 
-/** Columns of results.csv the report needs: every fixed column the study writer writes. */
-export const REQUIRED_RESULT_COLUMNS: readonly string[] = resultColumns([]);
+/**
+ * Columns of results.csv the report needs: every fixed column the study writer writes, but
+ * `partition`, which tables written before it existed lack (their runs were all iid).
+ */
+export const REQUIRED_RESULT_COLUMNS: readonly string[] = resultColumns([]).filter((c) => c !== 'partition');
 
 const NUMERIC_RESULT_COLUMNS = [
   'n',
@@ -123,6 +126,8 @@ export interface ReportRow {
   aggregator: string;
   attack: string;
   placement: string;
+  /** `iid` for results tables written before the column existed. */
+  partition: string;
   model: string;
   dataset: string;
   n: number;
@@ -253,6 +258,7 @@ function readResults(dir: string): { table: CsvTable; rows: ReportRow[] } {
       aggregator: byName.aggregator,
       attack: byName.attack,
       placement: byName.placement,
+      partition: byName.partition || 'iid',
       model: byName.model,
       dataset: byName.dataset,
       ...num,
