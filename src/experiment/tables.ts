@@ -111,8 +111,11 @@ export function studyTables(study: LoadedStudy): string {
 function heterogeneityTable(study: LoadedStudy, partitions: readonly string[]): string[] {
   const out: string[] = [];
   for (const [cluster, rows] of groupBy(study.rows, (r) => `n = ${r.n}, s = ${r.s}`)) {
-    const base = partitions[0];
-    const others = partitions.slice(1);
+    // The layouts this cluster ran, in the study's order.
+    const mine = partitions.filter((p) => rows.some((r) => r.partition === p));
+    if (mine.length < 2) continue;
+    const base = mine[0];
+    const others = mine.slice(1);
     out.push(
       `### Worst final accuracy over the attacks (%), ${cluster}`,
       '',
@@ -120,10 +123,10 @@ function heterogeneityTable(study: LoadedStudy, partitions: readonly string[]): 
         `final test accuracy averaged over seeds. "drop": percentage points lost from ${base} to that layout.`,
       '',
     );
-    const head = ['defense', ...partitions, ...others.map((p) => `drop ${base} → ${p}`)];
+    const head = ['defense', ...mine, ...others.map((p) => `drop ${base} → ${p}`)];
     out.push(`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`);
     for (const [defense, rs] of groupBy(rows, (r) => r.defense)) {
-      const worst = partitions.map((p) => {
+      const worst = mine.map((p) => {
         const accs = [
           ...groupBy(
             rs.filter((r) => r.partition === p),
