@@ -1,9 +1,10 @@
 /**
- * Run a study's grid one run after another (runs are timed: running two at once on a small
- * machine would distort every measured compute time), resumably: a run whose summary.json exists
- * is finished and skipped. After every run results.csv is rewritten from all finished runs.
+ * Run a study's grid one run after another, resumably: a run whose summary.json exists is
+ * finished and skipped. After every run results.csv is rewritten from all finished runs. Several
+ * processes may share one study folder (`draco experiment --jobs N`): each claims a run before it
+ * runs it (`shared`), and the process that started them writes results.csv at the end.
  */
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus as cpus_ } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../core/errors.js';
@@ -55,23 +56,69 @@ export function runDir(out: string, id: string): string {
   return join(out, 'runs', id);
 }
 
-/**
- * Execute (or resume) a study into `out`. `select`: run only these runs (a part of the study);
- * the others' finished results in `out` still go into results.csv.
- */
+export interface RunStudyOptions {
+  /** Run only these runs (a part of the study); the others' finished results still go into results.csv. */
+  select?: (run: StudyRun) => boolean;
+  /**
+   * One of several processes working on `out` at once (`draco experiment --jobs`): each run is
+   * claimed first (a lock folder naming this process), so no two processes run it; results.csv,
+   * study.json and the aggregation cost are left to the process that started them.
+   */
+  shared?: boolean;
+}
+
+/** The lock folder of a run being computed by some process of a `--jobs` study. */
+const lockDir = (out: string, id: string) => join(out, 'runs', `${id}.lock`);
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Claim a run for this process; a lock left by a process that died is taken over. */
+function claim(out: string, id: string): boolean {
+  const dir = lockDir(out, id);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'pid'), String(process.pid));
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      let owner: number;
+      try {
+        owner = Number(readFileSync(join(dir, 'pid'), 'utf8'));
+      } catch {
+        // No pid yet: claimed a moment ago (its owner is alive), or its owner died at once.
+        if (Date.now() - statSync(dir).mtimeMs < 60_000) return false;
+        owner = -1;
+      }
+      if (owner > 0 && alive(owner)) return false;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return false;
+}
+
+/** Execute (or resume) a study into `out`. */
 export async function runStudy(
   manifest: StudyManifest,
   out: string,
   progress: StudyProgress = {},
-  select: (run: StudyRun) => boolean = () => true,
+  opts: RunStudyOptions = {},
 ): Promise<StudyOutcome> {
+  const select = opts.select ?? (() => true);
   try {
     mkdirSync(join(out, 'runs'), { recursive: true });
   } catch (e) {
     throw new UsageError(`cannot create ${out}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
   const withEnv: StudyManifest = { ...manifest, environment: environment() };
-  writeFileSync(join(out, 'study.json'), JSON.stringify(withEnv, null, 2) + '\n');
+  if (opts.shared !== true) writeFileSync(join(out, 'study.json'), JSON.stringify(withEnv, null, 2) + '\n');
 
   let ran = 0;
   let skipped = 0;
@@ -87,6 +134,7 @@ export async function runStudy(
       continue;
     }
     if (!select(run)) continue;
+    if (opts.shared === true && !claim(out, run.id)) continue; // another process runs it
     progress.onRun?.(run, i, manifest.runs.length, false);
     rmSync(dir, { recursive: true, force: true }); // a run interrupted earlier starts over
     mkdirSync(dir, { recursive: true });
@@ -114,9 +162,12 @@ export async function runStudy(
       failed.push({ id: run.id, message: e.message });
       writeFileSync(join(dir, 'error.txt'), e.message + '\n');
       progress.onRunFailed?.(run, e.message);
+    } finally {
+      if (opts.shared === true) rmSync(lockDir(out, run.id), { recursive: true, force: true });
     }
-    writeResults(manifest, out, rows);
+    if (opts.shared !== true) writeResults(manifest, out, rows);
   }
+  if (opts.shared === true) return { rows: [...rows.values()], ran, skipped, failed };
   const finished = writeResults(manifest, out, rows);
   if (manifest.aggregationCost) writeAggregationCost(manifest, out, progress);
   return { rows: finished, ran, skipped, failed };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -230,7 +230,7 @@ describe('running a tiny study', () => {
       assert.match(
         q.stdout,
         new RegExp(
-          `^draco experiment: ${3 - done} run\\(s\\) in \\d+ s, ${done} already done, 0 failed; results in .*quiet/results.csv`,
+          `^draco experiment: ${3 - done} run\\(s\\) in \\d+ s, ${done} already done, 0 failed(, \\d+ processes)?; results in .*quiet/results.csv`,
         ),
       );
       assert.equal(q.stdout.split('\n').length, 2, q.stdout);
@@ -265,6 +265,42 @@ describe('running a tiny study', () => {
     assert.match(none.stderr, /^draco: --only attack=gaussian matches none of the 3 runs\n$/);
     const typo = only('atack=reverse');
     assert.match(typo.stderr, /^draco: --only atack=reverse: unknown training option "atack"\n$/);
+    // --jobs 2: the same models as one process, every run once, results.csv in grid order; a lock
+    // left by a dead process is taken over, one held by a live process is not touched.
+    const serial = join(tmp, 'jobs1');
+    const parallel = join(tmp, 'jobs2');
+    const jobs = (dir: string, n: number) =>
+      spawnSync(process.execPath, [BIN, 'experiment', file, '--quick', '--out', dir, '--jobs', String(n)], {
+        encoding: 'utf8',
+      });
+    assert.equal(jobs(serial, 1).status, 0);
+    const ids = readdirSync(join(serial, 'runs')).sort();
+    mkdirSync(join(parallel, 'runs', `${ids[0]}.lock`), { recursive: true });
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    writeFileSync(join(parallel, 'runs', `${ids[0]}.lock`, 'pid'), String(dead));
+    const p = jobs(parallel, 2);
+    assert.equal(p.status, 0, p.stderr);
+    assert.match(p.stdout, /^draco experiment: 3 run\(s\) in \d+ s, 0 already done, 0 failed, 2 processes; /);
+    assert.match(p.stderr, /^\[job 1\] \[\d\/3\] /m);
+    assert.match(p.stderr, /^\[job 2\] \[\d\/3\] /m);
+    assert.deepEqual(readdirSync(join(parallel, 'runs')).sort(), ids, 'every run once, no lock left');
+    const sha = (dir: string, id: string) =>
+      (JSON.parse(readFileSync(join(dir, 'runs', id, 'summary.json'), 'utf8')) as { paramsSha256: string })
+        .paramsSha256;
+    for (const id of ids) assert.equal(sha(parallel, id), sha(serial, id), id);
+    const column = (dir: string, c: string) => {
+      const [head, ...lines] = readFileSync(join(dir, 'results.csv'), 'utf8').trim().split('\n');
+      const k = head.split(',').indexOf(c);
+      return lines.map((l) => l.split(',')[k]);
+    };
+    assert.deepEqual(column(parallel, 'id'), column(serial, 'id'));
+    assert.deepEqual(column(parallel, 'finalTestAccuracy'), column(serial, 'finalTestAccuracy'));
+    const held = join(tmp, 'held');
+    mkdirSync(join(held, 'runs', `${ids[1]}.lock`), { recursive: true });
+    writeFileSync(join(held, 'runs', `${ids[1]}.lock`, 'pid'), String(process.pid));
+    const h = jobs(held, 2);
+    assert.equal(h.status, 2);
+    assert.match(h.stderr, new RegExp(`1 run\\(s\\) did not finish: ${ids[1]}; .*the same command resumes`));
     const bad = spawnSync(process.execPath, [BIN, 'experiment', join(tmp, 'missing.yaml')], {
       encoding: 'utf8',
     });
