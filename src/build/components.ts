@@ -13,7 +13,7 @@ import type { Attack } from '../attacks/types.js';
 import type { Aggregator } from '../aggregators/types.js';
 import type { WorkerContext } from '../cluster/worker-step.js';
 import { loadDataset } from '../data/registry.js';
-import { BatchSchedule, partitionSizes } from '../data/schedule.js';
+import { BatchSchedule } from '../data/schedule.js';
 import { parsePartition } from '../data/partition/registry.js';
 import type { Partitioner } from '../data/partition/types.js';
 import type { Dataset } from '../data/types.js';
@@ -169,15 +169,15 @@ export function buildSchedule(
     numPartitions,
     seed: config.seed,
   };
-  // The schedule's own checks (batch vs samples and partitions) come first.
-  new BatchSchedule(opts);
+  // The IID schedule first: its checks (batch vs samples and partitions) come before the layout's.
+  const iid = new BatchSchedule(opts);
   const shards = partitioner.shards({
     labels: dataset.train.y,
     numClasses: dataset.numClasses,
-    batchSizes: partitionSizes(config.batch, numPartitions),
+    batchSizes: iid.partitionSizes,
     rng: Rng.derive(config.seed, 'partition'),
   });
-  return new BatchSchedule({ ...opts, shards });
+  return shards === null ? iid : new BatchSchedule({ ...opts, shards });
 }
 
 /** A worker process's context from the description the PS sent (a resolved config). */

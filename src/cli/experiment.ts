@@ -8,11 +8,11 @@ import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { UsageError } from '../core/errors.js';
 import { loadStudy, runFilter } from '../experiment/study.js';
-import { runDir, runStudy } from '../experiment/runner.js';
+import { runDir, runStudy, writeManifest } from '../experiment/runner.js';
 import { positiveInt } from './args.js';
 
 const DRACO_BIN = fileURLToPath(new URL('../../../bin/draco.js', import.meta.url));
-import type { StudyRun } from '../experiment/results.js';
+import type { AggregationCostRow, StudyRun } from '../experiment/results.js';
 
 export function experimentCommand(): Command {
   return new Command('experiment')
@@ -108,6 +108,8 @@ experiments/heterogeneity.yaml, experiments/paper-scale.yaml.`,
         const log = (s: string) => {
           if (!quiet) process.stderr.write(s + '\n');
         };
+        const costLine = (row: AggregationCostRow) =>
+          log(`  aggregation cost: ${row.rule} n=${row.n} d=${row.d}: ${row.medianMs.toFixed(2)} ms`);
         const tty = process.stderr.isTTY === true && !quiet;
         const bar = tty
           ? new cliProgress.SingleBar(
@@ -125,7 +127,7 @@ experiments/heterogeneity.yaml, experiments/paper-scale.yaml.`,
               `(of ${manifest.runs.length}) in ${jobs} processes -> ${out}`,
           );
           // study.json first, so that every process and the final pass agree on the runs.
-          await runStudy(manifest, out, {}, { select: () => false });
+          writeManifest(manifest, out);
           const args = [file, '--out', out, '--jobs', '1', '--child'];
           if (quick) args.push('--quick');
           if (quiet) args.push('--quiet');
@@ -139,9 +141,7 @@ experiments/heterogeneity.yaml, experiments/paper-scale.yaml.`,
             manifest,
             out,
             {
-              onAggregationCost(row) {
-                log(`  aggregation cost: ${row.rule} n=${row.n} d=${row.d}: ${row.medianMs.toFixed(2)} ms`);
-              },
+              onAggregationCost: costLine,
             },
             { select: (r) => select(r) && finished(r) },
           );
@@ -193,9 +193,7 @@ experiments/heterogeneity.yaml, experiments/paper-scale.yaml.`,
             onAggregationCostSkipped(rule, n, why) {
               log(`  aggregation cost: ${rule} n=${n}: skipped (${why})`);
             },
-            onAggregationCost(row) {
-              log(`  aggregation cost: ${row.rule} n=${row.n} d=${row.d}: ${row.medianMs.toFixed(2)} ms`);
-            },
+            onAggregationCost: costLine,
           },
           { select, shared: opts.child === true },
         );

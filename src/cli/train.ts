@@ -5,7 +5,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { aggregators } from '../aggregators/registry.js';
 import { attacks } from '../attacks/registry.js';
-import { formatDefaults } from '../core/spec.js';
+import { camelCase, formatDefaults } from '../core/spec.js';
 import { schemes } from '../schemes/registry.js';
 import {
   inapplicable,
@@ -175,7 +175,7 @@ ${text.after}`,
     const fileCfg = typeof opts.config === 'string' ? normalizeKeys(readConfigFile(opts.config)) : {};
     const flagCfg: Record<string, unknown> = {};
     for (const [flag, key] of FLAGS) {
-      const v = opts[camel(flag)];
+      const v = opts[camelCase(flag)];
       if (v !== undefined) flagCfg[key] = v;
     }
     // Name a bad value by its flag when it came from a flag, by its key when it came from the file.
@@ -196,19 +196,15 @@ ${text.after}`,
  * `plugin` = `plugins`).
  */
 export function normalizeKeys(obj: Record<string, unknown>): Record<string, unknown> {
-  const byFlag = new Map<string, string>(FLAGS.map(([flag, key]) => [camel(flag), key]));
+  const byFlag = new Map<string, string>(FLAGS.map(([flag, key]) => [camelCase(flag), key]));
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(obj)) {
-    const c = camel(k);
+    const c = camelCase(k);
     const key = byFlag.get(c) ?? c;
     // A repeatable flag's key holds a list; a single value in a file is a list of one.
     out[key] = FLAGS.some(([, fk, kind]) => fk === key && kind === 'list') && typeof v === 'string' ? [v] : v;
   }
   return out;
-}
-
-function camel(s: string): string {
-  return s.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
 async function runTrain(given: TrainConfig, quiet: boolean): Promise<void> {

@@ -19,7 +19,7 @@
 import { Rng } from '../core/rng.js';
 import type { Vec } from '../core/vec.js';
 import type { Attack } from '../attacks/types.js';
-import { gatherBatch } from '../data/batch.js';
+import { concatIds, gatherBatch } from '../data/batch.js';
 import type { BatchSchedule } from '../data/schedule.js';
 import type { Dataset } from '../data/types.js';
 import type { TrainableModel } from '../models/types.js';
@@ -178,15 +178,4 @@ export function computeWorkerMessage(
   byzantine: readonly number[],
 ): WorkerOutput {
   return computeMessages(ctx, [rank], step, params, byzantine).outputs[0];
-}
-
-function concatIds(parts: readonly Int32Array[]): Int32Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Int32Array(parts.reduce((a, p) => a + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }

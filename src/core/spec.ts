@@ -49,6 +49,11 @@ export function parseSpec(
   return { name, params };
 }
 
+/** `on-no-majority` -> `onNoMajority`: a flag's name as a config key. */
+export function camelCase(s: string): string {
+  return s.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
 function splitOnce(s: string, sep: string): [string, string | undefined] {
   const i = s.indexOf(sep);
   return i < 0 ? [s, undefined] : [s.slice(0, i), s.slice(i + 1)];

@@ -19,6 +19,18 @@ export function sampleSize(ds: Dataset): number {
   return s;
 }
 
+/** Sample ids of several parts, one after another (a single part is returned as it is). */
+export function concatIds(parts: readonly Int32Array[]): Int32Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Int32Array(parts.reduce((a, p) => a + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
 /** Copy the rows `indices` of `split` into a new float32 batch (in the order given). */
 export function gatherBatch(ds: Dataset, split: Split, indices: ArrayLike<number>): Batch {
   const d = sampleSize(ds);

@@ -104,6 +104,17 @@ function claim(out: string, id: string): boolean {
   return false;
 }
 
+/** Create `out` and write its study.json: the expanded runs and where they run. */
+export function writeManifest(manifest: StudyManifest, out: string): void {
+  try {
+    mkdirSync(join(out, 'runs'), { recursive: true });
+  } catch (e) {
+    throw new UsageError(`cannot create ${out}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  const withEnv: StudyManifest = { ...manifest, environment: environment() };
+  writeFileSync(join(out, 'study.json'), JSON.stringify(withEnv, null, 2) + '\n');
+}
+
 /** Execute (or resume) a study into `out`. */
 export async function runStudy(
   manifest: StudyManifest,
@@ -112,13 +123,7 @@ export async function runStudy(
   opts: RunStudyOptions = {},
 ): Promise<StudyOutcome> {
   const select = opts.select ?? (() => true);
-  try {
-    mkdirSync(join(out, 'runs'), { recursive: true });
-  } catch (e) {
-    throw new UsageError(`cannot create ${out}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
-  const withEnv: StudyManifest = { ...manifest, environment: environment() };
-  if (opts.shared !== true) writeFileSync(join(out, 'study.json'), JSON.stringify(withEnv, null, 2) + '\n');
+  if (opts.shared !== true) writeManifest(manifest, out);
 
   let ran = 0;
   let skipped = 0;
@@ -129,8 +134,10 @@ export async function runStudy(
     const dir = runDir(out, run.id);
     if (existsSync(join(dir, 'summary.json'))) {
       rows.set(run.id, resultRow(manifest, run, dir));
-      if (select(run)) skipped++;
-      if (select(run)) progress.onRun?.(run, i, manifest.runs.length, true);
+      if (select(run)) {
+        skipped++;
+        progress.onRun?.(run, i, manifest.runs.length, true);
+      }
       continue;
     }
     if (!select(run)) continue;

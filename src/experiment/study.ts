@@ -23,6 +23,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { UsageError } from '../core/errors.js';
+import { camelCase } from '../core/spec.js';
 import { DEFAULT_NETWORK } from '../train/time-model.js';
 import { buildScheme } from '../build/components.js';
 import { placements } from '../attacks/placement.js';
@@ -170,10 +171,7 @@ export function runFilter(filters: readonly string[]): (run: StudyRun) => boolea
     f.split(',').map((pair) => {
       const at = pair.indexOf('=');
       if (at <= 0) throw new UsageError(`--only ${f}: expected key=value[,key=value...], e.g. partition=iid`);
-      const key = pair
-        .slice(0, at)
-        .trim()
-        .replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+      const key = camelCase(pair.slice(0, at).trim());
       if (!(key in TrainConfigSchema.shape))
         throw new UsageError(`--only ${f}: unknown training option "${pair.slice(0, at).trim()}"`);
       return [key, pair.slice(at + 1).trim()] as const;

@@ -1,5 +1,6 @@
 /** Sample ids by class, each class in a seeded random order: what label-skew partitioners split. */
 import type { Rng } from '../../core/rng.js';
+import { concatIds } from '../batch.js';
 
 export function idsByClass(labels: ArrayLike<number>, numClasses: number, rng: Rng): Int32Array[] {
   const counts = new Int32Array(numClasses);
@@ -13,13 +14,5 @@ export function idsByClass(labels: ArrayLike<number>, numClasses: number, rng: R
 
 /** Concatenate the pieces each partition received. */
 export function joinPieces(pieces: Int32Array[][]): Int32Array[] {
-  return pieces.map((parts) => {
-    const out = new Int32Array(parts.reduce((a, p) => a + p.length, 0));
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
-  });
+  return pieces.map(concatIds);
 }
