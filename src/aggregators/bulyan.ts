@@ -8,7 +8,14 @@
  * `bulyanWith(theta, beta)` is shared with DETOX's variant (detox-bulyan.ts).
  */
 import type { Vec } from '../core/vec.js';
-import { forEachRankBlock, forEachSortedBlock } from './columns.js';
+import {
+  forEachColumnBlock,
+  forEachRankBlock,
+  forEachSortedBlock,
+  SELECT_ABOVE,
+  selectInPlace,
+  sortSmallest,
+} from './columns.js';
 import { krumScores, orderByScore, pairwiseSqDistances } from './distances.js';
 import type { AggregateInfo, Aggregator, AggregatorDef } from './types.js';
 
@@ -29,7 +36,8 @@ export function repeatedKrum(D: Float64Array, n: number, f: number, theta: numbe
  * Per coordinate, the mean of the `beta` values of `sel` closest to their median (ties: the
  * smaller value). The closest values form a contiguous run of the sorted column, grown from the
  * median outwards, so only ranks lo - beta + 1 .. lo + beta are ever read: for float32 a selection
- * network sorts just those (columns.ts forEachRankBlock), else each column is sorted.
+ * network sorts just those (columns.ts forEachRankBlock); otherwise, above SELECT_ABOVE values,
+ * quickselect isolates them, and below it each column is sorted.
  */
 export function closestToMedianMean(sel: readonly Vec[], beta: number): Float64Array {
   const d = sel[0].length;
@@ -48,6 +56,19 @@ export function closestToMedianMean(sel: readonly Vec[], beta: number): Float64A
       }
     });
   if (networked) return out;
+  if (t > SELECT_ABOVE) {
+    // Only the window of ranks wlo..whi is read: two quickselects bound it, a short insertion sort
+    // orders it (O(t) per column instead of sorting t values).
+    forEachColumnBlock(sel, (tile, n, start, count) => {
+      for (let j = 0, base = 0; j < count; j++, base += n) {
+        selectInPlace(tile, base, base + n - 1, base + wlo);
+        if (whi > wlo) selectInPlace(tile, base + wlo + 1, base + n - 1, base + whi);
+        sortSmallest(tile, base + wlo, whi - wlo + 1, whi - wlo + 1);
+        out[start + j] = closestSum(tile, base, t, beta) * inv;
+      }
+    });
+    return out;
+  }
   forEachSortedBlock(sel, (tile, n, start, count) => {
     for (let j = 0, base = 0; j < count; j++, base += n)
       out[start + j] = closestSum(tile, base, t, beta) * inv;

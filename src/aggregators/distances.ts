@@ -8,9 +8,13 @@
  * memory traffic.
  */
 import type { Vec } from '../core/vec.js';
+import { simdAvailable } from '../core/simd/kernels.js';
+import { sqDistancesSimd } from '../core/simd/distances.js';
 import { assertFinite } from './finite.js';
 
 const BLOCK = 2048;
+/** Below n * d terms the JS loop is as fast as setting up the SIMD path. */
+const SIMD_MIN_TERMS = 1 << 14;
 
 /**
  * Bound on the relative rounding error of one computed entry of `pairwiseSqDistances` for inputs
@@ -55,9 +59,32 @@ export function sqDistanceBlock(a: Vec, b: Vec, s: number, e: number): number {
  */
 export function pairwiseSqDistances(inputs: readonly Vec[], norms?: Float64Array): Float64Array {
   const n = inputs.length;
-  const D = new Float64Array(n * n);
   if (norms) norms.fill(0);
-  if (n < 2 && !norms) return D;
+  if (n < 2 && !norms) return new Float64Array(n * n);
+  const d = inputs[0].length;
+  const D =
+    (n >= 2 && n * d >= SIMD_MIN_TERMS && simdAvailable() ? sqDistancesSimd(inputs, norms) : null) ??
+    sqDistancesJs(inputs, norms);
+  let finite = true;
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      const v = D[i * n + j];
+      if (!(v <= Number.MAX_VALUE)) finite = false;
+      D[j * n + i] = v;
+    }
+  }
+  if (!finite) assertFinite(inputs); // else an overflow of finite inputs
+  return D;
+}
+
+/**
+ * The upper triangle of the distance matrix (and the norms, which the caller zeroes), by the JS
+ * loop whose order of operations defines the result; core/simd/distances.ts performs the same
+ * operations on SIMD lanes.
+ */
+export function sqDistancesJs(inputs: readonly Vec[], norms?: Float64Array): Float64Array {
+  const n = inputs.length;
+  const D = new Float64Array(n * n);
   const d = inputs[0].length;
   for (let s = 0; s < d; s += BLOCK) {
     const e = Math.min(d, s + BLOCK);
@@ -124,15 +151,6 @@ export function pairwiseSqDistances(inputs: readonly Vec[], norms?: Float64Array
       for (; j < n; j++) D[i * n + j] += sqDistanceBlock(a, inputs[j], s, e);
     }
   }
-  let finite = true;
-  for (let i = 0; i < n; i++) {
-    for (let j = i + 1; j < n; j++) {
-      const v = D[i * n + j];
-      if (!(v <= Number.MAX_VALUE)) finite = false;
-      D[j * n + i] = v;
-    }
-  }
-  if (!finite) assertFinite(inputs); // else an overflow of finite inputs
   return D;
 }
 

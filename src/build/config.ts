@@ -14,7 +14,9 @@ import { GENERIC_LR } from '../models/types.js';
  * steps travel as u32 on the wire, a timer longer than 2^31 - 1 ms fires at once, and no cluster
  * has more workers than a rank table holds.
  */
-export const MAX_WORKERS = 65_536;
+export /** Most threads the in-process engine runs (each holds a model and the dataset). */
+const MAX_THREADS = 256;
+const MAX_WORKERS = 65_536;
 export const MAX_STEPS = 1_000_000_000;
 /** A day: longer than any step should wait for a straggler. */
 export const MAX_DEADLINE_MS = 86_400_000;
@@ -171,6 +173,17 @@ export const TrainConfigSchema = z
       .enum(['inprocess', 'local', 'remote'])
       .default('inprocess')
       .describe('inprocess (simulated), local (worker processes), remote (--cluster FILE)'),
+    threads: z
+      .preprocess(
+        (v) => (typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : v),
+        z.union([z.literal('auto'), z.number().int().min(1).max(MAX_THREADS)], {
+          error: `expected 'auto' or an integer from 1 to ${MAX_THREADS}`,
+        }),
+      )
+      .default('auto')
+      .describe(
+        "in-process engine: threads computing the step's distinct worker tasks, this one included (auto: the cores, once the run is long enough to repay starting them)",
+      ),
     cluster: z
       .string()
       .optional()

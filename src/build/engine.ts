@@ -13,8 +13,20 @@ import {
   type WorkerContext,
 } from '../cluster/index.js';
 import { readPsKeys, type PsKeys } from '../cluster/keys.js';
+import { TaskPool } from '../cluster/task-pool.js';
+import { contextFingerprint } from '../cluster/worker-step.js';
 import { checkEndpoint } from '../cluster/protocol.js';
 import { readConfigFile, type TrainConfig } from './config.js';
+
+/** Threads of the in-process engine (src/build/train.ts threadPlan). */
+export interface ThreadPlan {
+  /** Threads computing tasks, the engine's own included (>= 2). */
+  count: number;
+  /** Start them before the first step (threads: N), or once the run is long enough (auto). */
+  eager: boolean;
+  /** What each thread builds the run from. */
+  description: TrainConfig;
+}
 
 /** What a cluster file (`--cluster FILE`, YAML or JSON) holds. */
 export interface ClusterSpec {
@@ -65,8 +77,25 @@ export async function createEngine(
   config: TrainConfig,
   ctx: WorkerContext,
   description: unknown = config,
+  threads?: ThreadPlan,
 ): Promise<Engine> {
-  if (config.engine === 'inprocess') return new InProcessEngine(ctx);
+  if (config.engine === 'inprocess')
+    return InProcessEngine.create(
+      ctx,
+      threads && {
+        helpers: threads.count - 1,
+        eager: threads.eager,
+        totalSteps: config.steps,
+        start: (helpers) =>
+          TaskPool.start(
+            new URL('./task-thread.js', import.meta.url),
+            { description: threads.description },
+            helpers,
+            contextFingerprint(ctx),
+          ),
+        warn: (line) => process.stderr.write(`draco: ${line}\n`),
+      },
+    );
   const common = {
     description,
     scheme: ctx.scheme,

@@ -5,6 +5,7 @@
  * `Aggregator`, an `Attack`. This file turns options into a built `TrainRun` and hands it to the
  * loop (src/train/loop.ts).
  */
+import { availableParallelism } from 'node:os';
 import { UsageError } from '../core/errors.js';
 import { createPlacement, replicaGroups, type Placement } from '../attacks/placement.js';
 import { schemes, type SchemeDef } from '../schemes/registry.js';
@@ -24,7 +25,7 @@ import { runTraining, type TrainHooks, type TrainResult, type TrainSummary } fro
 import { resolveConfig, withModelLr, type TrainConfig, type TrainConfigInput } from './config.js';
 import { loadPlugins } from './plugins.js';
 import { absolutePaths, buildContext, type Components } from './components.js';
-import { createEngine } from './engine.js';
+import { createEngine, type ThreadPlan } from './engine.js';
 import { checkExportTarget, exportModel } from './export.js';
 import { readResumeCheckpoint } from './resume.js';
 
@@ -173,6 +174,7 @@ export async function trainResolved(
     const placement =
       objects.placement ?? createPlacement(config.placement, { n, s, seed: config.seed, groups });
     const description = workerDescription(config, ctx, objects);
+    const threads = threadPlan(config, ctx, objects);
     const result = await runTraining(
       {
         description: config,
@@ -182,7 +184,7 @@ export async function trainResolved(
         schedule: ctx.schedule,
         placement,
         byzantine: s,
-        engine: () => createEngine(config, ctx, description),
+        engine: () => createEngine(config, ctx, description, threads),
         steps: config.steps,
         seed: config.seed,
         evalEvery: config.evalEvery,
@@ -215,7 +217,45 @@ export async function trainResolved(
  * process holds must be nameable in the workers: a registered name (a plugin each worker loads).
  */
 function workerDescription(config: TrainConfig, ctx: WorkerContext, objects: Components): TrainConfig {
-  if (config.engine === 'inprocess') return config;
+  return config.engine === 'inprocess' ? config : nameableDescription(config, ctx, objects);
+}
+
+/** Most threads `threads: auto` starts: each holds a model and a copy of the dataset. */
+const AUTO_THREADS_MAX = 8;
+
+/**
+ * How many threads the in-process engine computes tasks on (docs/design.md "Engines"):
+ * `threads: N`, or for `auto` the cores (at most AUTO_THREADS_MAX; DRACO_THREADS, set by
+ * `draco experiment --jobs` for its runs, overrides the count). Threads build the run from its
+ * description like worker processes, so a run made of objects of this process runs in one thread
+ * under `auto` and is refused under `threads: N`.
+ */
+function threadPlan(config: TrainConfig, ctx: WorkerContext, objects: Components): ThreadPlan | undefined {
+  if (config.engine !== 'inprocess') {
+    if (config.threads !== 'auto')
+      throw new UsageError(
+        `threads: only the in-process engine runs threads (engine '${config.engine}' runs one process per worker)`,
+      );
+    return undefined;
+  }
+  const env = Number(process.env.DRACO_THREADS);
+  const auto = Number.isInteger(env) && env >= 1 ? env : Math.min(AUTO_THREADS_MAX, availableParallelism());
+  const count = config.threads === 'auto' ? auto : config.threads;
+  if (count <= 1) return undefined;
+  let description: TrainConfig;
+  try {
+    description = nameableDescription(config, ctx, objects);
+  } catch (e) {
+    if (config.threads === 'auto' && e instanceof UsageError) return undefined;
+    throw e instanceof UsageError
+      ? new UsageError(`threads: ${e.message.replace('worker processes', 'threads')}`)
+      : e;
+  }
+  return { count, eager: config.threads !== 'auto', description };
+}
+
+/** What a run that names every component sends to whoever rebuilds it (worker processes, threads). */
+function nameableDescription(config: TrainConfig, ctx: WorkerContext, objects: Components): TrainConfig {
   const d = (ctx.model as { describe?(): { kind?: string } }).describe?.();
   const out: TrainConfig = { ...config };
   if (out.tfjsModel === undefined && d?.kind === 'tfjs') out.tfjsModel = d as Record<string, unknown>;

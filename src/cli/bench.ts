@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { benchAggregateCommand } from './bench-aggregate.js';
 import { benchDecodeCommand } from './bench-decode.js';
 import { benchStepCommand } from './bench-step.js';
+import { benchThreadsCommand } from './bench-threads.js';
 import { benchTransportCommand } from './bench-transport.js';
 
 export function benchCommand(): Command {
@@ -11,5 +12,6 @@ export function benchCommand(): Command {
     .addCommand(benchStepCommand())
     .addCommand(benchTransportCommand())
     .addCommand(benchAggregateCommand())
-    .addCommand(benchDecodeCommand());
+    .addCommand(benchDecodeCommand())
+    .addCommand(benchThreadsCommand());
 }

@@ -133,7 +133,13 @@ experiments/heterogeneity.yaml, experiments/paper-scale.yaml.`,
           if (quiet) args.push('--quiet');
           for (const o of opts.only ?? []) args.push('--only', o);
           const codes = await Promise.all(
-            Array.from({ length: jobs }, (_, k) => runChild(args, quiet ? '' : `[job ${k + 1}] `)),
+            Array.from({ length: jobs }, (_, k) =>
+              runChild(
+                args,
+                quiet ? '' : `[job ${k + 1}] `,
+                Math.max(1, Math.floor(availableParallelism() / jobs)),
+              ),
+            ),
           );
           const failedRuns = pending.filter((r) => !finished(r));
           // Gather every finished run into results.csv; the aggregation cost is timed alone.
@@ -217,10 +223,12 @@ experiments/heterogeneity.yaml, experiments/paper-scale.yaml.`,
 }
 
 /** One `draco experiment` process of a `--jobs` study; its stderr relayed line by line. */
-function runChild(args: string[], prefix: string): Promise<number> {
+function runChild(args: string[], prefix: string, threads: number): Promise<number> {
   return new Promise((resolve) => {
+    // The cores are shared out: `threads: auto` runs take this many each (DRACO_THREADS).
     const child = spawn(process.execPath, [DRACO_BIN, 'experiment', ...args], {
       stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, DRACO_THREADS: String(threads) },
     });
     let rest = '';
     child.stderr.on('data', (d: Buffer) => {

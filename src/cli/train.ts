@@ -64,6 +64,7 @@ export const FLAGS: [
   ['out', 'out', 'str', 'dir'],
   ['export-model', 'exportModel', 'str', 'dir'],
   ['engine', 'engine', 'str', 'name'],
+  ['threads', 'threads', 'str', 'N|auto'],
   ['cluster', 'cluster', 'str', 'file'],
   ['step-deadline-ms', 'stepDeadlineMs', 'int', 'ms'],
   ['bandwidth-mbps', 'bandwidthMBps', 'num', 'MB/s'],

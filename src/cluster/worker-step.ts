@@ -16,6 +16,7 @@
  * distinct task, i.e. n / r gradients for the repetition code and n for uncoded, on that worker;
  * no extra traffic, and the PS learns nothing it could not compute.
  */
+import { createHash } from 'node:crypto';
 import { Rng } from '../core/rng.js';
 import type { Vec } from '../core/vec.js';
 import type { Attack } from '../attacks/types.js';
@@ -54,9 +55,13 @@ export interface StepMessages {
   /** Loss and samples over the distinct honest (unpoisoned) tasks computed, for the train loss. */
   honestLossSum: number;
   honestSamples: number;
+  /** Distinct tasks the ranks' encodes asked for, and their gradient time (ms). */
+  tasks: number;
+  taskMs: number;
 }
 
-interface Task {
+/** One distinct gradient task's result. */
+export interface Task {
   grad: Float32Array;
   lossSum: number;
   samples: number;
@@ -65,10 +70,86 @@ interface Task {
 }
 
 /**
+ * What must agree between two builds of one run for their gradients to agree: the parameter count,
+ * the partitions, and a hash of the training set (inputs and labels). A thread whose loader gives
+ * other data is refused at the start instead of computing other gradients.
+ */
+export function contextFingerprint(ctx: WorkerContext): string {
+  const { x, y, n } = ctx.dataset.train;
+  const h = createHash('sha256');
+  for (const a of [x, y]) h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  return `${ctx.model.numParams} params, ${ctx.scheme.numPartitions} partitions, ${n} training samples, data ${h.digest('hex').slice(0, 16)}`;
+}
+
+/** A gradient task: the partitions' union, with labels poisoned or not. */
+export interface TaskSpec {
+  parts: readonly number[];
+  poison: boolean;
+}
+
+/** The cache key of a task (the same task for every replica that asks for it). */
+export function taskKey(t: TaskSpec): string {
+  return (t.poison ? 'p:' : 'h:') + t.parts.join(',');
+}
+
+/**
+ * Compute one task at the model's current parameters: the gradient over the union of the
+ * partitions' samples of `partitions` (the step's), labels poisoned when asked.
+ */
+export function computeTask(ctx: WorkerContext, t: TaskSpec, partitions: readonly Int32Array[]): Task {
+  const { model, dataset, attack } = ctx;
+  const s = performance.now();
+  const ids = concatIds(t.parts.map((p) => partitions[p]));
+  const batch = gatherBatch(dataset, dataset.train, ids);
+  const labels = t.poison && attack.poisonLabels ? attack.poisonLabels(batch.y, dataset.numClasses) : batch.y;
+  const g = model.gradient({ n: batch.n, x: batch.x, y: labels });
+  return {
+    grad: g.grad,
+    lossSum: g.lossSum,
+    samples: batch.n,
+    ms: performance.now() - s,
+    poisoned: t.poison,
+  };
+}
+
+/**
+ * The distinct tasks `ranks` ask for at this step, in the order they first ask: from
+ * `scheme.tasks` where the scheme declares them, else by running each rank's `scheme.encode`
+ * against an oracle that records what it is asked and answers zeros. Lets an engine compute the
+ * tasks elsewhere first (threads); a task missed here is still computed when the real encode asks
+ * for it, and one listed but never asked for changes nothing.
+ */
+export function stepTasks(
+  ctx: WorkerContext,
+  ranks: readonly number[],
+  byzantine: readonly number[],
+): TaskSpec[] {
+  const byz = new Set(byzantine);
+  const { scheme } = ctx;
+  const seen = new Map<string, TaskSpec>();
+  const add = (parts: readonly number[], poison: boolean) => {
+    const t = { parts: [...parts], poison };
+    if (!seen.has(taskKey(t))) seen.set(taskKey(t), t);
+  };
+  let zeros: Float32Array | undefined;
+  for (const rank of ranks) {
+    const poison = byz.has(rank) && ctx.attack.poisonLabels !== undefined;
+    if (scheme.tasks) for (const parts of scheme.tasks(rank)) add(parts, poison);
+    else
+      scheme.encode(rank, (parts) => {
+        add(parts, poison);
+        return (zeros ??= new Float32Array(ctx.model.numParams));
+      });
+  }
+  return [...seen.values()];
+}
+
+/**
  * The messages `ranks` send at `step` with parameters `params`, given the step's Byzantine ranks
  * (the PS's placement, sent with the parameters so that every engine uses the one placement).
  * Distinct tasks are computed once and shared by the ranks asked for (deterministic compute makes
- * honest replicas bit-identical); each rank is still charged its task's time.
+ * honest replicas bit-identical); each rank is still charged its task's time. `computed`: tasks of
+ * this step already computed elsewhere (the same bits, deterministic compute), keyed by `taskKey`.
  */
 export function computeMessages(
   ctx: WorkerContext,
@@ -76,33 +157,27 @@ export function computeMessages(
   step: number,
   params: Float32Array,
   byzantine: readonly number[],
+  computed?: ReadonlyMap<string, Task>,
 ): StepMessages {
-  const { model, dataset, scheme, attack } = ctx;
+  const { model, scheme, attack } = ctx;
   model.setParams(params);
   const partitions = ctx.schedule.partitions(step);
   const byz = new Set(byzantine);
-  const cache = new Map<string, Task>();
+  // Tasks already computed for this step (by threads, at these parameters) are used as they are.
+  const cache = new Map<string, Task>(computed);
+  /** Tasks the encodes asked for: a task computed ahead but never asked for adds no loss. */
+  const used = new Set<Task>();
 
   const oracleFor = (poison: boolean, charge: { ms: number; tasks: Task[] }): GradientOracle => {
     return (parts) => {
-      const key = (poison ? 'p:' : 'h:') + parts.join(',');
+      const spec = { parts, poison };
+      const key = taskKey(spec);
       let t = cache.get(key);
       if (t === undefined) {
-        const s = performance.now();
-        const ids = concatIds(parts.map((p) => partitions[p]));
-        const batch = gatherBatch(dataset, dataset.train, ids);
-        const labels =
-          poison && attack.poisonLabels ? attack.poisonLabels(batch.y, dataset.numClasses) : batch.y;
-        const g = model.gradient({ n: batch.n, x: batch.x, y: labels });
-        t = {
-          grad: g.grad,
-          lossSum: g.lossSum,
-          samples: batch.n,
-          ms: performance.now() - s,
-          poisoned: poison,
-        };
+        t = computeTask(ctx, spec, partitions);
         cache.set(key, t);
       }
+      used.add(t);
       charge.ms += t.ms;
       if (!charge.tasks.includes(t)) charge.tasks.push(t);
       return t.grad;
@@ -129,7 +204,7 @@ export function computeMessages(
   let honestLossSum = 0;
   let honestSamples = 0;
   for (const t of cache.values()) {
-    if (t.poisoned) continue;
+    if (t.poisoned || !used.has(t)) continue;
     honestLossSum += t.lossSum;
     honestSamples += t.samples;
   }
@@ -166,7 +241,9 @@ export function computeMessages(
       o.encodeMs += performance.now() - s1;
     }
   }
-  return { outputs, honestLossSum, honestSamples };
+  let taskMs = 0;
+  for (const t of used) taskMs += t.ms;
+  return { outputs, honestLossSum, honestSamples, tasks: used.size, taskMs };
 }
 
 /** The message one `rank` sends at `step` (a worker process's share of `computeMessages`). */

@@ -36,6 +36,7 @@ export function createCyclic(opts: SchemeOptions): Scheme {
       `cyclic code (r = ${r}, tolerates ${s} Byzantine): worker j holds partitions j..j+${2 * s} mod ${n}; ` +
       `${code.messageLength} ${code.elementDtype} values per message${dtypeNote(code)}`,
     encode: (worker: number, gradient: GradientOracle) => mdsEncode(code, worker, gradient),
+    tasks: (worker: number) => code.assignment[worker].map((p) => [p]),
     decode: (messages: readonly (Vec | null)[], ctx: DecodeContext) => mdsDecode(code, messages, ctx),
   };
 }

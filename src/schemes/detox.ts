@@ -177,6 +177,7 @@ export function createDetox(opts: SchemeOptions): Scheme {
       return `${G} groups (r = ${r}): ranks ${groupSpans(groups)}; majority vote, then ${aggregator?.name ?? mode} over the group outputs with f' = ${f}`;
     },
     encode: (worker: number, gradient: GradientOracle) => gradient(assignment[worker]),
+    tasks: (worker: number) => [assignment[worker]],
     decode(messages: readonly (Vec | null)[], ctx: DecodeContext): DecodeResult {
       if (aggregator === null) throw new Error('detox: a worker-side scheme cannot decode');
       const suspects: number[] = [];

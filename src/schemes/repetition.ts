@@ -247,6 +247,7 @@ export function createRepetition(opts: SchemeOptions): Scheme {
       return `${groups.length} group${groups.length === 1 ? '' : 's'} (r = ${r}, ${repetitionTolerance(Math.min(...groups.map((g) => g.length)), s)}): ranks ${groupSpans(groups)}`;
     },
     encode: (worker: number, gradient: GradientOracle) => gradient(assignment[worker]),
+    tasks: (worker: number) => [assignment[worker]],
     decode(messages: readonly (Vec | null)[], ctx: DecodeContext): DecodeResult {
       const gradient = new Float64Array(d);
       const suspects: number[] = [];

@@ -32,6 +32,7 @@ export function createSolon(opts: SchemeOptions): Scheme {
       `solon (r = ${r}, m = ${m}, tolerates ${s} Byzantine): worker i holds partitions i..i+${r - 1} mod ${n}; ` +
       `${code.messageLength} ${code.elementDtype} values per message (d = ${d})${dtypeNote(code)}`,
     encode: (worker: number, gradient: GradientOracle) => mdsEncode(code, worker, gradient),
+    tasks: (worker: number) => code.assignment[worker].map((p) => [p]),
     decode: (messages: readonly (Vec | null)[], ctx: DecodeContext) => mdsDecode(code, messages, ctx),
   };
 }

@@ -68,6 +68,12 @@ export interface Scheme {
   describe(): string;
   /** Worker side: the honest message of `worker`. */
   encode(worker: number, gradient: GradientOracle): Vec;
+  /**
+   * Optional: the gradient tasks `encode(worker, ...)` asks its oracle for, in order (each a list
+   * of partitions). The in-process engine computes a step's tasks on threads first with it;
+   * without it the engine finds them by running `encode` against zeros.
+   */
+  tasks?(worker: number): readonly (readonly number[])[];
   /** PS side: messages indexed by worker rank; `null` marks an erasure (missing or rejected). */
   decode(messages: readonly (Vec | null)[], ctx: DecodeContext): DecodeResult;
 }

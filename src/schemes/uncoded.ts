@@ -44,6 +44,7 @@ export function createUncoded(opts: SchemeOptions): Scheme {
     messageFormat: signs ? 'sign-bits' : undefined,
     describe: () =>
       `${n} workers, one partition each, aggregated by ${label} (f = ${s})${signs ? ', 1-bit signs' : ''}`,
+    tasks: (worker: number) => [assignment[worker]],
     encode(worker: number, gradient: GradientOracle): Vec {
       const g = gradient(assignment[worker]);
       // The packed bytes travel through the Vec-typed message path; the PS validates them as

@@ -217,6 +217,30 @@ describe('order statistics: network path equals the sorting path', () => {
       }
     }
   });
+  test("Bulyan's closest-to-median mean above the networks (quickselect window): a full sort's values", () => {
+    for (const t of [25, 41, 64, 129]) {
+      for (const kind of ['random', 'ties', 'zeros', 'wide'] as const) {
+        const xs = widen(inputs32(rng, t, 150, kind));
+        for (const beta of [1, 2, 3, t >> 2, t - 1, t]) {
+          const got = closestToMedianMean(xs, beta);
+          for (let c = 0; c < 150; c++) {
+            // The definition: sort the column, grow the run from the median outwards (ties: left).
+            const col = sortAsc(xs.map((x) => x[c]));
+            const med = (col[(t - 1) >> 1] + col[t >> 1]) / 2;
+            let l = (t - 1) >> 1;
+            let r = l + 1;
+            let sum = 0;
+            for (let q = 0; q < beta; q++)
+              sum += r >= t || (l >= 0 && med - col[l] <= col[r] - med) ? col[l--] : col[r++];
+            assert.ok(
+              got[c] === sum * (1 / beta),
+              `theta = ${t} beta = ${beta} ${kind} coordinate ${c}: ${got[c]} vs ${sum / beta}`,
+            );
+          }
+        }
+      }
+    }
+  });
   test("Bulyan's closest-to-median mean: bitwise, every theta = 1..45 and beta = 1..theta", () => {
     for (let t = 1; t <= 45; t++) {
       for (const kind of ['random', 'ties', 'zeros', 'wide'] as const) {

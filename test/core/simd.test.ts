@@ -7,10 +7,14 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { pairwiseSqDistances, sqDistancesJs } from '../../src/aggregators/distances.js';
 import { meanOf } from '../../src/aggregators/mean.js';
+import { buildAggregator } from '../../src/aggregators/registry.js';
+import type { AggregateInfo } from '../../src/aggregators/types.js';
 import { Rng } from '../../src/core/rng.js';
 import { arenaFor, arenaOf, MEAN_BLOCK, MessageArena, storeFinite } from '../../src/core/simd/arena.js';
 import { compileKernels, simdSourceDir } from '../../src/core/simd/build-kernels.js';
+import { sqDistancesSimd } from '../../src/core/simd/distances.js';
 import { simdAvailable } from '../../src/core/simd/kernels.js';
 import { KERNELS_WASM_BASE64 } from '../../src/core/simd/kernels.wasm.js';
 import { allFinite, type Vec } from '../../src/core/vec.js';
@@ -128,6 +132,119 @@ describe('SIMD mean: bitwise the JS order', () => {
     assert.deepEqual(Array.from(meanOf([x, Float32Array.from(y)]).subarray(0, 2)), [-0.75, -0.75]);
     assert.equal(arenaOf(Float32Array.from(y)), undefined);
     assert.equal(arenaOf(x), a);
+  });
+});
+
+describe('SIMD distances: bitwise the JS loop', () => {
+  /** n rows of d values of one kind; `dup` copies of row 0 and a row one ulp away make near-ties. */
+  function rows(rng: Rng, n: number, d: number, f64: boolean, kind: number): Vec[] {
+    const T = f64 ? Float64Array : Float32Array;
+    const xs: Vec[] = Array.from({ length: n }, () => {
+      const x = new T(d);
+      for (let k = 0; k < d; k++) {
+        if (kind === 0) x[k] = rng.normal();
+        else if (kind === 1) x[k] = rng.int(5) - 2;
+        else x[k] = rng.normal() * 2 ** (rng.int(80) - 40);
+      }
+      return x;
+    });
+    if (n >= 4) {
+      xs[1] = xs[0].slice();
+      xs[2] = xs[0].slice();
+      xs[2][d - 1] = f64 ? xs[2][d - 1] * (1 + Number.EPSILON) : Math.fround(xs[2][d - 1] * (1 + 2 ** -23));
+    }
+    return xs;
+  }
+  const same = (a: Float64Array, b: Float64Array, n: number, what: string) => {
+    for (let i = 0; i < n; i++)
+      for (let j = i + 1; j < n; j++)
+        assert.ok(
+          Object.is(a[i * n + j], b[i * n + j]),
+          `${what}: D[${i}][${j}] ${a[i * n + j]} vs ${b[i * n + j]}`,
+        );
+  };
+  test('random n in 1..40 (and 150: short chunks), d across blocks, float32 and float64, with norms', () => {
+    const rng = Rng.derive(11, 'simd-distances');
+    const sizes: [number, number][] = [
+      [1, 9],
+      [2, 1],
+      [3, 4097],
+      [4, 2048],
+      [5, 2049],
+      [150, 3001],
+    ];
+    for (let t = 0; t < 40; t++) sizes.push([1 + rng.int(40), 1 + rng.int(7000)]);
+    for (const [n, d] of sizes) {
+      const f64 = rng.int(2) === 1;
+      const xs = rows(rng, n, d, f64, rng.int(3));
+      const what = `n = ${n}, d = ${d}, ${f64 ? 'float64' : 'float32'}`;
+      const nj = new Float64Array(n);
+      const ns = new Float64Array(n);
+      const simd = sqDistancesSimd(xs, ns);
+      assert.ok(simd !== null, what);
+      same(sqDistancesJs(xs, nj), simd, n, what);
+      for (let i = 0; i < n; i++)
+        assert.ok(Object.is(nj[i], ns[i]), `${what}: norm ${i} ${nj[i]} vs ${ns[i]}`);
+      if (n * d >= 1 << 14) {
+        // The public entry takes the SIMD path here, and the mirrored matrix is the JS one.
+        const saved = process.env.DRACO_SIMD;
+        process.env.DRACO_SIMD = '0';
+        const off = pairwiseSqDistances(xs);
+        if (saved === undefined) delete process.env.DRACO_SIMD;
+        else process.env.DRACO_SIMD = saved;
+        assert.deepEqual(pairwiseSqDistances(xs), off, what);
+      }
+    }
+  });
+  test('adversarial near-ties: krum, multi-krum, bulyan and nnm+mean select the same inputs on both paths', () => {
+    // Two copies of the honest inputs' mean (colluders sending one vector): the best scores, tied
+    // but for rounding, which differs between the copies' rows (their pairs are summed in
+    // different groups); a copy nudged by 1..3 ulps in one coordinate makes near-ties.
+    const rng = Rng.derive(13, 'simd-near-ties');
+    const offSimd = <T>(fn: () => T): T => {
+      const saved = process.env.DRACO_SIMD;
+      process.env.DRACO_SIMD = '0';
+      try {
+        return fn();
+      } finally {
+        if (saved === undefined) delete process.env.DRACO_SIMD;
+        else process.env.DRACO_SIMD = saved;
+      }
+    };
+    const n = 15;
+    const f = 3;
+    const d = 3000;
+    for (let t = 0; t < 200; t++) {
+      const xs = rows(rng, n, d, false, 0) as Float32Array[];
+      const c = Float32Array.from(meanOf(xs));
+      xs[3] = c;
+      xs[7 + (t % 5)] = c.slice();
+      new Int32Array(xs[7 + (t % 5)].buffer)[rng.int(d)] += t % 4;
+      for (const rule of ['krum', 'multi-krum', 'bulyan', 'nnm+mean']) {
+        const agg = buildAggregator(rule, { n, f });
+        const run = () => {
+          const info: AggregateInfo = {};
+          const out = agg.aggregate(xs, { f, rng: Rng.derive(1, 'ps', 0), info });
+          return { out: Buffer.from(out.buffer).toString('hex'), selected: JSON.stringify(info.selected) };
+        };
+        assert.deepEqual(run(), offSimd(run), `${rule}, case ${t}`);
+      }
+    }
+  });
+  test('mixed float32 and float64 rows, or rows of two lengths, are refused (the JS loop runs)', () => {
+    assert.equal(sqDistancesSimd([new Float32Array(8), new Float64Array(8)]), null);
+    assert.equal(sqDistancesSimd([new Float32Array(8), new Float32Array(9)]), null);
+  });
+  test('a NaN or an infinity makes the same entries non-finite on both paths', () => {
+    const rng = Rng.derive(12, 'simd-distances-nonfinite');
+    for (const bad of [NaN, Infinity, -Infinity]) {
+      const xs = rows(rng, 9, 5000, false, 0);
+      xs[4][3000] = bad;
+      const a = sqDistancesJs(xs);
+      const b = sqDistancesSimd(xs)!;
+      for (let q = 0; q < 81; q++)
+        assert.equal(Number.isFinite(a[q]), Number.isFinite(b[q]), `${bad} at ${q}`);
+    }
   });
 });
 
@@ -252,6 +369,14 @@ describe('training: the same parameters with and without the arena', () => {
     [
       'uncoded + multi-krum',
       { ...base, scheme: 'uncoded', aggregator: 'multi-krum', workers: 11, byzantine: 2 },
+    ],
+    [
+      'uncoded + bulyan under alie (distances on SIMD lanes)',
+      { ...base, scheme: 'uncoded', aggregator: 'bulyan', workers: 11, byzantine: 2, attack: 'alie' },
+    ],
+    [
+      'uncoded + geomedian (coefficient space reads the distances)',
+      { ...base, scheme: 'uncoded', aggregator: 'geomedian', workers: 11, byzantine: 2, attack: 'alie' },
     ],
     ['repetition', { ...base, scheme: 'repetition', workers: 15, byzantine: 2 }],
     ['cyclic (float64 messages)', { ...base, scheme: 'cyclic', workers: 7, byzantine: 1 }],

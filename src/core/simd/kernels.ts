@@ -87,6 +87,36 @@ export interface Kernels {
     bl: number,
     out: number,
   ): void;
+  /**
+   * Distance chunk: `T[k np + j]` (np = n + 1) = element k0 + k of the row at the i32 at `tab + 4 j`
+   * (kind 0 float32, 2 float64) as float64, for k < len; column n zero (see kernels.wat).
+   */
+  dist_pack(tab: number, n: number, k0: number, len: number, kind: number, T: number): void;
+  /** `acc[c] += (T[k np + xcol] - T[k np + j0 + c])^2`, k in increasing order, c < cnt. */
+  dist_seq(T: number, np: number, len: number, xcol: number, j0: number, cnt: number, acc: number): void;
+  /** dist_seq for rows x0col and x1col over the same cnt (a multiple of 8) partners. */
+  dist_seq2(
+    T: number,
+    np: number,
+    len: number,
+    x0col: number,
+    x1col: number,
+    j0: number,
+    cnt: number,
+    acc0: number,
+    acc1: number,
+  ): void;
+  /** As dist_seq into two sums: even k (and an odd len's last) to `accE`, odd k to `accO`. */
+  dist_split(
+    T: number,
+    np: number,
+    len: number,
+    xcol: number,
+    j0: number,
+    cnt: number,
+    accE: number,
+    accO: number,
+  ): void;
 }
 
 /** 64 KiB, the wasm page. */
