@@ -5,12 +5,14 @@ import { collude } from './collude.js';
 import { constant } from './constant.js';
 import { gaussian } from './gaussian.js';
 import { hidden } from './hidden.js';
+import { intermittent } from './intermittent.js';
 import { ipm } from './ipm.js';
 import { labelflip } from './labelflip.js';
 import { mimic } from './mimic.js';
 import { none } from './none.js';
 import { reverse } from './reverse.js';
 import { signflip } from './signflip.js';
+import { sleeper } from './sleeper.js';
 import type { Attack, AttackDef } from './types.js';
 
 export const attacks = new Registry<AttackDef>('attack');
@@ -26,6 +28,8 @@ for (const def of [
   mimic,
   collude,
   hidden,
+  intermittent,
+  sleeper,
 ]) {
   attacks.register(def.name, def);
 }

@@ -120,6 +120,9 @@ export function buildScheme(
     aggregator: aggregator ?? config.aggregator,
     preAggregator: config.preAggregator,
     noMajority: config.noMajority,
+    ban:
+      config.ban === 'on' ||
+      (config.ban === 'auto' && (config.placement === 'fixed' || config.placement === 'worst')),
     detoxMode: config.detoxMode,
     detoxBuckets: config.detoxBuckets,
     compression: config.compression,

@@ -75,14 +75,14 @@ export const TrainConfigSchema = z
     scheme: z
       .string()
       .default('repetition')
-      .describe('repetition, cyclic, solon, detox or uncoded (see draco list)'),
+      .describe('repetition, verify, cyclic, solon, detox or uncoded (see draco list)'),
     redundancy: z
       .number()
       .int()
       .min(1)
       .max(MAX_WORKERS)
       .optional()
-      .describe('compute load r (repetition, cyclic: 2s + 1; solon: 2s + m; detox: 3)'),
+      .describe('compute load r (repetition, cyclic: 2s + 1; verify: s + 1; solon: 2s + m; detox: 3)'),
     aggregator: z
       .string()
       .default('mean')
@@ -120,6 +120,12 @@ export const TrainConfigSchema = z
       .string()
       .default('random')
       .describe('fixed, random (fresh Byzantine set every step) or worst (capture the most groups)'),
+    ban: z
+      .enum(['auto', 'on', 'off'])
+      .default('auto')
+      .describe(
+        'verify: ignore a proven liar from the next step on (auto: on for fixed and worst placements, off for random, where a liar may be honest later)',
+      ),
     noMajority: z
       .enum(['skip', 'abort'])
       .default('skip')
@@ -305,6 +311,7 @@ const USED_BY: Partial<Record<keyof TrainConfig, (c: TrainConfig) => boolean>> =
   messageDtype: (c) => c.scheme === 'cyclic' || c.scheme === 'solon',
   noMajority: (c) => c.scheme === 'repetition' || c.scheme === 'detox',
   redundancy: (c) => c.scheme !== 'uncoded',
+  ban: (c) => c.scheme === 'verify',
 };
 const WHO: Partial<Record<keyof TrainConfig, string>> = {
   aggregator: 'uncoded, and detox with detoxMode rule',
@@ -314,9 +321,10 @@ const WHO: Partial<Record<keyof TrainConfig, string>> = {
   compression: 'solon',
   messageDtype: 'cyclic and solon',
   noMajority: 'repetition and detox',
-  redundancy: 'repetition, cyclic, solon and detox',
+  redundancy: 'repetition, verify, cyclic, solon and detox',
+  ban: 'verify',
 };
-const BUILT_IN = new Set(['uncoded', 'repetition', 'cyclic', 'solon', 'detox']);
+const BUILT_IN = new Set(['uncoded', 'repetition', 'verify', 'cyclic', 'solon', 'detox']);
 
 /**
  * An option the user gave that the chosen scheme would ignore (`--aggregator median` with the

@@ -50,6 +50,7 @@ export const FLAGS: [
   ['attack', 'attack', 'str', 'spec'],
   ['placement', 'placement', 'str', 'name'],
   ['on-no-majority', 'noMajority', 'str', 'rule'],
+  ['ban', 'ban', 'str', 'auto|on|off'],
   ['batch', 'batch', 'int', 'B'],
   ['lr', 'lr', 'num', 'x'],
   ['lr-schedule', 'lrSchedule', 'str', 'name'],
@@ -337,6 +338,12 @@ function printSummary(s: TrainSummary, out: string | undefined): void {
     ],
     ['params sha256', s.paramsSha256],
   ];
+  // Schemes whose PS settles disputes itself (verify): how often it had to.
+  if (s.scheme === 'verify' || s.psRecomputations > 0)
+    rows.splice(rows.length - 1, 0, [
+      'PS recomputations',
+      `${s.psRecomputations} (gradients the PS computed to settle disputes)`,
+    ]);
   if (out) rows.push(['outputs', `${out}/metrics.jsonl, summary.json, params.npy`]);
   if (s.failed !== null) rows.push(['FAILED', s.failed]);
   const w = Math.max(...rows.map((r) => r[0].length));

@@ -24,13 +24,8 @@ function u8(x: Vec): Uint8Array {
 /** Exact byte equality of two vectors (same type and length required). */
 export function bytesEqual(a: Vec, b: Vec): boolean {
   if (a.constructor !== b.constructor || a.length !== b.length) return false;
-  // Compare as 32-bit words when aligned: 4x fewer iterations than bytes.
-  if (a.byteOffset % 4 === 0 && b.byteOffset % 4 === 0) {
-    const wa = new Int32Array(a.buffer, a.byteOffset, a.byteLength / 4);
-    const wb = new Int32Array(b.buffer, b.byteOffset, b.byteLength / 4);
-    for (let i = 0; i < wa.length; i++) if (wa[i] !== wb[i]) return false;
-    return true;
-  }
+  if (a === b) return true;
+  // memcmp: several times faster than a loop over 32-bit words.
   return Buffer.compare(u8(a), u8(b)) === 0;
 }
 

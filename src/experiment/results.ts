@@ -81,6 +81,9 @@ export interface ResultRow extends RunLabels {
   modeledSeconds: number;
   /** Total measured wall time of the run, seconds. */
   wallSeconds: number;
+  /** Gradients the PS computed itself to settle disputes (verify), and the last step that did. */
+  psRecomputations: number;
+  lastRecomputationStep: number | string;
   /** Per target t in the manifest: first evaluated step reaching it, and modeled seconds to it. */
   [targetColumn: `stepsTo${string}` | `modeledSecondsTo${string}`]: number | string;
 }
@@ -120,6 +123,8 @@ export function resultColumns(targets: readonly number[]): string[] {
     'wallStepMs',
     'modeledSeconds',
     'wallSeconds',
+    'psRecomputations',
+    'lastRecomputationStep',
   ];
   for (const t of targets) fixed.push(`stepsTo${targetKey(t)}`, `modeledSecondsTo${targetKey(t)}`);
   return fixed;
@@ -169,6 +174,12 @@ export function resultRow(manifest: StudyManifest, run: StudyRun, dir: string): 
     wallStepMs: per((t) => t.stepWallMs),
     modeledSeconds: records.reduce((a, r) => a + r.time.modeledParallelMs, 0) / 1000,
     wallSeconds: summary.wallSeconds,
+    // Runs of earlier versions have no recomputation counts: none happened.
+    psRecomputations: summary.psRecomputations ?? 0,
+    lastRecomputationStep: records.reduce(
+      (a: number | string, r) => ((r.recomputations ?? 0) > 0 ? r.step : a),
+      '',
+    ),
   };
   for (const target of manifest.targets) {
     let modeledMs = 0;

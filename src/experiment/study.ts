@@ -234,6 +234,7 @@ export function runLabels(c: TrainConfig, label: string | undefined): RunLabels 
   const m = c.scheme === 'solon' ? c.compression : 1;
   const defaultR: Record<string, number> = {
     repetition: 2 * s + 1,
+    verify: s + 1,
     cyclic: 2 * s + 1,
     solon: 2 * s + m,
     detox: 3,

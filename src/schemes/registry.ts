@@ -5,6 +5,7 @@ import { createRepetition } from './repetition.js';
 import { createSolon } from './solon.js';
 import type { Scheme, SchemeOptions } from './types.js';
 import { createUncoded } from './uncoded.js';
+import { createVerify } from './verify.js';
 
 export interface SchemeDef {
   readonly description: string;
@@ -19,6 +20,11 @@ schemes.register('uncoded', {
 schemes.register('repetition', {
   description: "DRACO's repetition code: groups of r >= 2s+1 ranks vote by bytes; exact",
   create: createRepetition,
+});
+schemes.register('verify', {
+  description:
+    'groups of r >= s+1 ranks; an agreeing group is accepted, a disagreeing one recomputed by the PS (liars banned, --ban); exact',
+  create: createVerify,
 });
 schemes.register('cyclic', {
   description: "DRACO's cyclic code: r = 2s+1 partitions per worker, d reals per message; exact (float64)",

@@ -19,6 +19,13 @@ export interface DecodeContext {
   partitionSizes: readonly number[];
   /** Seeded randomness private to the PS for this step. */
   rng: Rng;
+  /**
+   * The PS's own gradient oracle at this step's parameters: the honest gradient over partitions,
+   * computed on the PS's deterministic backend (so bitwise what an honest worker sends). Schemes
+   * that settle disputes by recomputing (verify) call it; the loop counts and times each call.
+   * Absent where the PS holds no model (a decode outside training).
+   */
+  recompute?: GradientOracle;
 }
 
 export interface DecodeResult {
@@ -74,6 +81,11 @@ export interface Scheme {
    * without it the engine finds them by running `encode` against zeros.
    */
   tasks?(worker: number): readonly (readonly number[])[];
+  /** Optional: ranks whose messages the scheme ignores from now on (proven liars, verify). */
+  banned?(): readonly number[];
+  /** Optional: state that must survive a resume (JSON), and its restore before the next step. */
+  saveState?(): unknown;
+  loadState?(state: unknown): void;
   /** PS side: messages indexed by worker rank; `null` marks an erasure (missing or rejected). */
   decode(messages: readonly (Vec | null)[], ctx: DecodeContext): DecodeResult;
 }
@@ -106,6 +118,8 @@ export interface SchemeOptions {
   compression?: number;
   /** Cyclic/Solon: message number format (see MessageDtype). */
   messageDtype?: MessageDtype;
+  /** Verify: ignore proven liars from the step after their lie (default false). */
+  ban?: boolean;
   /** Run seed (schemes needing private randomness derive it from `DecodeContext.rng` instead). */
   seed?: number;
   /**

@@ -34,6 +34,8 @@ const TotalsSchema = z.object({
     failures: count,
     /** Steps that updated the model without every group (erasures left some undecodable). */
     partial: count,
+    /** Gradients the PS computed itself to settle disputes (verify); absent in older files. */
+    recomputations: count.default(0),
   }),
   /** One modeled and one wall time per step run so far. */
   modeled: z.array(z.number()),
@@ -54,6 +56,8 @@ const MetaSchema = z.object({
   config: z.looseObject({ steps: z.number().int().min(1) }),
   /** Summary totals so far. */
   totals: TotalsSchema,
+  /** The scheme's own state (`Scheme.saveState`, e.g. verify's banned ranks), when it has one. */
+  schemeState: z.unknown().optional(),
 });
 
 export type CheckpointTotals = z.infer<typeof TotalsSchema>;
@@ -65,12 +69,15 @@ export interface Checkpoint {
   momentum: Float32Array;
 }
 
+/** What is written: fields with defaults may be left out (as files of earlier versions did). */
+export type CheckpointToWrite = Omit<Checkpoint, 'meta'> & { meta: z.input<typeof MetaSchema> };
+
 function padOf(jsonLength: number): number {
   return (4 - ((HEAD + jsonLength) % 4)) % 4;
 }
 
 /** The file's bytes, in order: header, JSON, padding, params, momentum, checksum. */
-export function encodeCheckpoint(ck: Checkpoint): Buffer[] {
+export function encodeCheckpoint(ck: CheckpointToWrite): Buffer[] {
   const json = Buffer.from(JSON.stringify(ck.meta), 'utf8');
   const head = Buffer.alloc(HEAD);
   head.writeUInt32LE(MAGIC, 0);
@@ -89,7 +96,7 @@ export function encodeCheckpoint(ck: Checkpoint): Buffer[] {
 }
 
 /** Atomic; on a write error (a full disk) the temporary file is removed and the old checkpoint kept. */
-export function writeCheckpoint(dir: string, ck: Checkpoint, io: FileIo = nodeIo): void {
+export function writeCheckpoint(dir: string, ck: CheckpointToWrite, io: FileIo = nodeIo): void {
   const path = join(dir, CHECKPOINT_FILE);
   writeAtomic(path, encodeCheckpoint(ck), io, '; the last good checkpoint, if any, is kept');
 }

@@ -12,6 +12,7 @@ import { allFinite, sha256Hex, type Vec } from '../core/vec.js';
 import { arenaFor } from '../core/simd/arena.js';
 import type { Placement } from '../attacks/placement.js';
 import type { Engine, StepResult } from '../cluster/types.js';
+import { concatIds, gatherBatch } from '../data/batch.js';
 import type { BatchSchedule } from '../data/schedule.js';
 import type { Dataset } from '../data/types.js';
 import type { TrainableModel } from '../models/types.js';
@@ -44,13 +45,20 @@ export interface StepRecord {
   aborted: boolean;
   /** Process engines: frames refused at the wire since the previous step, by reason. */
   rejectedFrames?: Record<string, number>;
+  /** Gradients the PS computed itself this step to settle disputes (verify). */
+  recomputations: number;
+  /** Schemes that ban (verify): the ranks ignored from the next step on, after this step. */
+  banned?: number[];
   time: {
     /** Per worker, indexed by rank. */
     computeMs: number[];
     encodeMs: number[];
     bytesSent: number[];
     psWaitMs: number;
+    /** Includes `recomputeMs`: the PS's own gradients are part of its decode. */
     decodeMs: number;
+    /** Time of this step's PS recomputations (verify). */
+    recomputeMs: number;
     updateMs: number;
     stepWallMs: number;
     /** MODELED communication (src/train/time-model.ts): parameter broadcast + messages. */
@@ -91,6 +99,8 @@ export interface TrainSummary {
    * adversary-free one; `warnings` says so.
    */
   partialSteps: number;
+  /** Gradients the PS computed itself to settle disputes (verify), over the run. */
+  psRecomputations: number;
   /** What a user must know about this run's result (undecodable steps, aborted steps). */
   warnings: string[];
   /**
@@ -166,6 +176,7 @@ interface Totals {
     aborted: number;
     failures: number;
     partial: number;
+    recomputations: number;
   };
   modeled: number[];
   walls: number[];
@@ -192,7 +203,15 @@ export async function runTraining(run: TrainRun, hooks: TrainHooks = {}): Promis
     const sgd = new Sgd(model.numParams, run.momentum, run.weightDecay);
     const params = model.getParams();
     const t: Totals = {
-      stats: { suspects: 0, suspectsByz: 0, byzSlots: 0, aborted: 0, failures: 0, partial: 0 },
+      stats: {
+        suspects: 0,
+        suspectsByz: 0,
+        byzSlots: 0,
+        aborted: 0,
+        failures: 0,
+        partial: 0,
+        recomputations: 0,
+      },
       modeled: [],
       walls: [],
       bytesTotal: 0,
@@ -214,6 +233,7 @@ export async function runTraining(run: TrainRun, hooks: TrainHooks = {}): Promis
       t.walls.push(...rt.walls);
       t.bytesTotal = rt.bytesTotal;
       t.last = { loss: rt.last.loss ?? NaN, accuracy: rt.last.accuracy ?? NaN };
+      if (r.meta.schemeState !== undefined) scheme.loadState?.(r.meta.schemeState);
     }
     // A finished run has nothing left to do: no engine, no workers to wait for.
     if (startStep < steps) engineRef = await run.engine();
@@ -228,6 +248,7 @@ export async function runTraining(run: TrainRun, hooks: TrainHooks = {}): Promis
           momentumStarted: sgd.getState().started,
           config: { ...run.description, steps },
           totals: t,
+          schemeState: scheme.saveState?.(),
         },
         params,
         momentum: sgd.getState().buf,
@@ -286,11 +307,24 @@ async function trainStep(
   const result = await engine.runStep({ step, params, partitions, byzantine });
   const { messages, erasures, rejected } = validateAll(result.reports, scheme);
 
+  // The PS's own honest gradient, for schemes that settle disputes (verify): counted and timed.
+  let recomputations = 0;
+  let recomputeMs = 0;
+  const recompute = (parts: readonly number[]) => {
+    const t0 = performance.now();
+    run.model.setParams(params);
+    const ids = concatIds(parts.map((p) => partitions[p]));
+    const g = run.model.gradient(gatherBatch(run.dataset, run.dataset.train, ids)).grad;
+    recomputations++;
+    recomputeMs += performance.now() - t0;
+    return g;
+  };
   const decStart = performance.now();
   const decoded = scheme.decode(messages, {
     step,
     partitionSizes: partitions.map((p) => p.length),
     rng: Rng.derive(run.seed, 'ps', step),
+    recompute,
   });
   const decodeMs = performance.now() - decStart;
 
@@ -318,12 +352,14 @@ async function trainStep(
     rejected,
     failures: decoded.failures,
     aborted,
+    recomputations,
     time: {
       computeMs: result.reports.map((r) => round3(r.computeMs)),
       encodeMs: result.reports.map((r) => round3(r.encodeMs)),
       bytesSent: result.reports.map((r) => r.bytesSent),
       psWaitMs: round3(result.waitMs),
       decodeMs: round3(decodeMs),
+      recomputeMs: round3(recomputeMs),
       updateMs: round3(updateMs),
       stepWallMs: 0,
       commMs: 0,
@@ -331,6 +367,7 @@ async function trainStep(
     },
   };
   if (result.rejectedFrames !== undefined) record.rejectedFrames = result.rejectedFrames;
+  if (scheme.banned) record.banned = [...scheme.banned()];
   return record;
 }
 
@@ -373,6 +410,7 @@ function tally(t: Totals, record: StepRecord, network: NetworkModel, numParams: 
   t.stats.aborted += record.aborted ? 1 : 0;
   t.stats.failures += record.failures.length;
   t.stats.partial += !record.aborted && record.failures.length > 0 ? 1 : 0;
+  t.stats.recomputations += record.recomputations;
   const tm = record.time;
   const slowest = Math.max(...tm.computeMs.map((c, i) => c + tm.encodeMs[i]));
   const commMs = modeledCommMs(network, numParams, tm.bytesSent);
@@ -399,6 +437,7 @@ function summarize(run: TrainRun, t: Totals, params: Float32Array, wallStart: nu
     abortedSteps: t.stats.aborted,
     decoderFailures: t.stats.failures,
     partialSteps: t.stats.partial,
+    psRecomputations: t.stats.recomputations,
     chanceAccuracy: chance,
     ...verdict(run.steps, t.stats, params, t.last, { accuracy: chance, n: run.dataset.test.n }),
     wallSeconds: (performance.now() - wallStart) / 1000,

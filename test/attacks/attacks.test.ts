@@ -22,6 +22,35 @@ describe('attacks', () => {
     assert.deepEqual(Array.from(parseAttack('reverse:c=2').attack.corrupt(ctx())), [-2, 4, -1, -0]);
     assert.deepEqual(Array.from(own), [1, -2, 0.5, 0]);
   });
+  test('intermittent lies (-c * own) on a seeded p share of steps, else sends own unchanged', () => {
+    const atk = parseAttack('intermittent:p=0.25,c=2').attack;
+    let lies = 0;
+    for (let step = 0; step < 400; step++) {
+      const out = Array.from(atk.corrupt(ctx(3, step)));
+      if (out[0] === -2) {
+        assert.deepEqual(out, [-2, 4, -1, -0]);
+        lies++;
+      } else assert.deepEqual(out, [1, -2, 0.5, 0]);
+      // The same step and worker: the same choice (the rng is derived from them).
+      assert.deepEqual(Array.from(atk.corrupt(ctx(3, step))), out);
+    }
+    assert.ok(lies > 70 && lies < 130, `${lies} lies in 400 steps at p = 0.25`);
+    assert.deepEqual(Array.from(parseAttack('intermittent:p=0').attack.corrupt(ctx())), [1, -2, 0.5, 0]);
+  });
+  test('sleeper: the k-th Byzantine rank is honest before start + k * stagger, then reverses', () => {
+    const atk = parseAttack('sleeper:start=5,stagger=3,c=1').attack;
+    const at = (worker: number, step: number) =>
+      Array.from(atk.corrupt({ ...ctx(worker, step), byzantine: [7, 2, 4] }));
+    // Ranks in order 2, 4, 7: awake from steps 5, 8, 11.
+    for (const [worker, wake] of [
+      [2, 5],
+      [4, 8],
+      [7, 11],
+    ]) {
+      assert.deepEqual(at(worker, wake - 1), [1, -2, 0.5, 0], `rank ${worker} before ${wake}`);
+      assert.deepEqual(at(worker, wake), [-1, 2, -0.5, -0], `rank ${worker} at ${wake}`);
+    }
+  });
   test('constant fills v (default -100), keeps float64 messages float64', () => {
     assert.deepEqual(Array.from(parseAttack('constant').attack.corrupt(ctx())), [-100, -100, -100, -100]);
     const out = parseAttack('constant:v=3').attack.corrupt({ ...ctx(), own: new Float64Array(2) });

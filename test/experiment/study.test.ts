@@ -123,7 +123,7 @@ describe('study expansion', () => {
   });
 
   test('the shipped studies expand, full and quick', () => {
-    for (const name of ['draco-vs-median', 'detox', 'solon', 'heterogeneity', 'paper-scale']) {
+    for (const name of ['draco-vs-median', 'detox', 'solon', 'heterogeneity', 'paper-scale', 'verify']) {
       const full = loadStudy(join(ROOT, 'experiments', `${name}.yaml`), false);
       const quick = loadStudy(join(ROOT, 'experiments', `${name}.yaml`), true);
       assert.ok(quick.runs.length < full.runs.length, name);
@@ -132,6 +132,10 @@ describe('study expansion', () => {
       const attacks = (m: typeof full) => new Set(m.runs.map((r) => r.labels.attack)).size;
       assert.ok(attacks(quick) >= Math.min(2, attacks(full)), `${name}: heatmap needs attacks`);
     }
+    // verify's compute load is s + 1 (the label the per-worker compute table reads).
+    const v = loadStudy(join(ROOT, 'experiments', 'verify.yaml'), false);
+    for (const run of v.runs.filter((r) => r.labels.scheme === 'verify'))
+      assert.equal(run.labels.r, run.labels.s + 1);
   });
 });
 

@@ -7,31 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Engine, StepRequest, StepResult } from '../../src/cluster/types.js';
 import { Rng } from '../../src/core/rng.js';
 import { resolveConfig, type TrainConfigInput } from '../../src/build/config.js';
 import { repetitionGroups } from '../../src/schemes/repetition.js';
 import { train } from '../../src/build/train.js';
 import { type StepRecord } from '../../src/train/loop.js';
-
-/** Drops the messages of `erase(step)` after the inner engine ran the step: crashes, stragglers. */
-class Erasing implements Engine {
-  readonly name = 'erasing';
-  constructor(
-    private readonly inner: Engine,
-    private readonly erase: (step: number) => Iterable<number>,
-  ) {}
-
-  async runStep(req: StepRequest): Promise<StepResult> {
-    const r = await this.inner.runStep(req);
-    for (const w of this.erase(req.step)) r.reports[w] = { ...r.reports[w], message: null, bytesSent: 0 };
-    return r;
-  }
-
-  close(): Promise<void> {
-    return this.inner.close();
-  }
-}
+import { Erasing } from '../erasing.js';
 
 async function run(cfg: TrainConfigInput, erase: (step: number) => Iterable<number>) {
   const records: StepRecord[] = [];
