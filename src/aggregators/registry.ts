@@ -8,13 +8,18 @@ import { UsageError } from '../core/errors.js';
 import { Registry } from '../core/registry.js';
 import { parseSpec } from '../core/spec.js';
 import type { Vec } from '../core/vec.js';
+import { arcDef } from './arc.js';
 import { bucketingDef } from './bucketing.js';
 import { bulyanDef } from './bulyan.js';
 import { centeredClippingDef } from './centered-clipping.js';
+import { clippingDef } from './clipping.js';
 import { detoxBulyanDef } from './detox-bulyan.js';
 import { detoxMultiKrumDef } from './detox-multi-krum.js';
 import { geomedianDef } from './geomedian.js';
 import { krumDef } from './krum.js';
+import { mdaDef } from './mda.js';
+import { meamedDef } from './meamed.js';
+import { monnaDef } from './monna.js';
 import { meanDef } from './mean.js';
 import { medianDef } from './median.js';
 import { multiKrumDef } from './multi-krum.js';
@@ -42,11 +47,14 @@ for (const def of [
   centeredClippingDef,
   detoxBulyanDef,
   detoxMultiKrumDef,
+  meamedDef,
+  mdaDef,
+  monnaDef,
 ])
   aggregators.register(def.name, def);
 
 export const preAggregators = new Registry<PreAggregatorDef>('pre-aggregator');
-for (const def of [bucketingDef, nnmDef]) preAggregators.register(def.name, def);
+for (const def of [bucketingDef, nnmDef, clippingDef, arcDef]) preAggregators.register(def.name, def);
 
 function splitChain(spec: string): string[] {
   return spec

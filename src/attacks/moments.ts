@@ -3,9 +3,10 @@
  * messages of the step, and their coordinate-wise mean `mu` and standard deviation `sigma`
  * (docs/attacks.md "Moments").
  *
- * - sigma is the POPULATION standard deviation (divide by the number h of honest messages), as
- *   ByzFL's ALittleIsEnough (`std(unbiased=False)`): the attacker knows the exact honest set, so
- *   it uses that set's own moments rather than an estimate of a wider population.
+ * - sigma is the POPULATION standard deviation (divide by the number h of honest messages): the
+ *   attacker knows the exact honest set, so it uses that set's own moments rather than an
+ *   estimate of a wider population. ByzFL's ALittleIsEnough uses the sample one (ddof = 1,
+ *   dividing by h - 1): a larger sigma by sqrt(h / (h - 1)) (docs/attacks.md "Moments").
  * - The honest messages are taken as received, one per honest rank. Under the repetition code
  *   and DETOX the honest members of a group send identical copies, so a group counts once per
  *   honest member: mu and sigma are over all honest messages, not over the distinct values.

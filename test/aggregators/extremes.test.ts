@@ -192,7 +192,18 @@ describe('geomedian against float32 colluders at 3e38', () => {
 });
 
 describe('non-finite inputs', () => {
-  const specs = ['median', 'trimmed-mean', 'geomedian', 'krum', 'multi-krum', 'bulyan', 'nnm+mean'];
+  const specs = [
+    'median',
+    'trimmed-mean',
+    'geomedian',
+    'krum',
+    'multi-krum',
+    'bulyan',
+    'nnm+mean',
+    'meamed',
+    'monna',
+    'mda',
+  ];
   function inputs(T: typeof Float32Array | typeof Float64Array, n: number, bad: number): Vec[] {
     const rng = Rng.derive(n, 'extremes-nonfinite');
     const xs = Array.from({ length: n }, () => {

@@ -257,7 +257,7 @@ describe('preconditions and specs', () => {
     assert.throws(() => parseAggregator('medain'), /unknown aggregator 'medain' \(known: mean, median, /);
     assert.throws(
       () => parseAggregator('bucket+mean'),
-      /unknown pre-aggregator 'bucket' \(known: bucketing, nnm\)/,
+      /unknown pre-aggregator 'bucket' \(known: bucketing, nnm, clipping, arc\)/,
     );
     assert.throws(() => parseAggregator('trimmed-mean:b=1.5'), /b must be a non-negative integer/);
     assert.throws(() => parseAggregator('geomedian:nu=0'), /nu must be > 0/);
