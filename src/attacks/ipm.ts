@@ -24,3 +24,14 @@ export const ipm: AttackDef = {
     };
   },
 };
+
+/**
+ * foe ("Fall of Empires", Xie, Koyejo and Gupta, UAI 2019, the paper that introduced inner product
+ * manipulation; the name Garfield and ByzShield use): the ipm attack under its other name.
+ */
+export const foe: AttackDef = {
+  name: 'foe',
+  description: 'Fall of Empires: the ipm attack, -eps times the honest mean (omniscient; eps = 0.1)',
+  defaults: ipm.defaults,
+  create: (params) => ({ ...ipm.create(params), name: 'foe' }),
+};

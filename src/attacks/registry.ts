@@ -6,9 +6,11 @@ import { constant } from './constant.js';
 import { gaussian } from './gaussian.js';
 import { hidden } from './hidden.js';
 import { intermittent } from './intermittent.js';
-import { ipm } from './ipm.js';
+import { inf } from './inf.js';
+import { foe, ipm } from './ipm.js';
 import { labelflip } from './labelflip.js';
 import { mimic } from './mimic.js';
+import { minmax, minsum } from './minmax.js';
 import { none } from './none.js';
 import { reverse } from './reverse.js';
 import { signflip } from './signflip.js';
@@ -30,6 +32,10 @@ for (const def of [
   hidden,
   intermittent,
   sleeper,
+  foe,
+  minmax,
+  minsum,
+  inf,
 ]) {
   attacks.register(def.name, def);
 }

@@ -275,3 +275,51 @@ describe('worst placement', () => {
     }
   });
 });
+
+describe('minmax, minsum, foe, inf', () => {
+  // Honest 0, 1, 5 (ranks 0-2; 3 and 4 Byzantine): mu = 2, sigma = sqrt(14/3), p = -sigma.
+  const H = [f64(0), f64(1), f64(5), null, null];
+  test('by hand: minmax stays within the largest honest distance (5): m = 0', () => {
+    close(parseAttack('minmax').attack.corrupt(omniCtx(H, 3))[0], 0, 1e-12);
+  });
+  test('by hand: minsum keeps the summed squares under the largest honest sum (41): m = -1', () => {
+    // sum_i (2 - g - x_i)^2 = 14 + 3 g^2 <= 41 -> g = 3.
+    close(parseAttack('minsum').attack.corrupt(omniCtx(H, 3))[0], -1, 1e-12);
+  });
+  test('property: each bound is met with equality (gamma is the largest feasible), every direction', () => {
+    const rng = Rng.derive(21, 'minmax');
+    for (let t = 0; t < 40; t++) {
+      const h = 2 + rng.int(8);
+      const honest: (Vec | null)[] = Array.from({ length: h }, () =>
+        Float64Array.from({ length: 6 }, () => rng.normal() + 3),
+      );
+      honest.push(null, null);
+      const dist2 = (a: ArrayLike<number>, b: ArrayLike<number>) =>
+        Array.from(a).reduce((s, v, j) => s + (v - b[j]) ** 2, 0);
+      const xs = honest.filter((m): m is Vec => m !== null);
+      const pairMax = Math.max(...xs.flatMap((a) => xs.map((b) => dist2(a, b))));
+      const rowMax = Math.max(...xs.map((a) => xs.reduce((s, b) => s + dist2(a, b), 0)));
+      for (const dir of [0, 1, 2]) {
+        const mm = parseAttack(`minmax:dir=${dir}`).attack.corrupt(omniCtx(honest, h));
+        close(Math.max(...xs.map((x) => dist2(mm, x))), pairMax, 1e-9 * pairMax, `minmax dir ${dir}`);
+        const ms = parseAttack(`minsum:dir=${dir}`).attack.corrupt(omniCtx(honest, h));
+        close(
+          xs.reduce((s, x) => s + dist2(ms, x), 0),
+          rowMax,
+          1e-9 * rowMax,
+          `minsum dir ${dir}`,
+        );
+      }
+    }
+  });
+  test('foe is ipm under its other name; inf sends +Infinity (refused at validation)', () => {
+    const a = parseAttack('foe:eps=0.5').attack.corrupt(omniCtx(HONEST, 3));
+    assert.deepEqual(
+      Array.from(a),
+      Array.from(parseAttack('ipm:eps=0.5').attack.corrupt(omniCtx(HONEST, 3))),
+    );
+    assert.deepEqual(Array.from(a), [-1.5, -3]);
+    assert.deepEqual(Array.from(parseAttack('inf').attack.corrupt(omniCtx(HONEST, 3))), [Infinity, Infinity]);
+    assert.throws(() => parseAttack('minmax:dir=3'), UsageError);
+  });
+});
