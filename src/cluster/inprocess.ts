@@ -30,9 +30,8 @@ import {
 /** Remaining serial time (ms) beyond which a lazy pool is started (tests lower it). */
 export const lazyStart = { ms: 3_000 };
 /**
- * Least share of a step that threads must be expected to save for a lazy start: measured on two
- * cores, an expected saving of ~16% of the step came out slower (thread hand-off, the step's other
- * work), ~25% faster.
+ * Least share of a step that threads must be expected to save for a lazy start: below it the
+ * hand-off to threads costs about what they save (docs/design.md "Engines" has the measurement).
  */
 const LAZY_MIN_SAVING = 0.2;
 
