@@ -3,16 +3,9 @@
  * exceeds c is scaled down to norm c, then the rule. Default c = 2 (ByzFL's). Cost O(nd).
  */
 import { UsageError } from '../core/errors.js';
-import type { Vec } from '../core/vec.js';
+import { norm2, type Vec } from '../core/vec.js';
 import { assertFinite } from './finite.js';
 import type { PreAggregatorDef } from './types.js';
-
-/** The l2 norm of x, summed in float64. */
-export function l2norm(x: Vec): number {
-  let s = 0;
-  for (let i = 0; i < x.length; i++) s += x[i] * x[i];
-  return Math.sqrt(s);
-}
 
 /** x scaled to norm `to` when its norm `norm` is above it; else x itself (read-only). */
 export function clipTo(x: Vec, norm: number, to: number): Vec {
@@ -25,7 +18,7 @@ export function clipTo(x: Vec, norm: number, to: number): Vec {
 
 /** The inputs' norms; a non-finite one means a non-finite input (NonFiniteInputError). */
 export function norms(inputs: readonly Vec[]): number[] {
-  const ns = inputs.map(l2norm);
+  const ns = inputs.map(norm2);
   if (!ns.every((v) => v <= Number.MAX_VALUE)) assertFinite(inputs);
   return ns;
 }

@@ -9,8 +9,9 @@
  * Both sides are quadratics in gamma (||mu - x_i + gamma p||^2 = a_i + 2 gamma b_i + gamma^2 c),
  * so gamma is solved in closed form (the paper searches for it), exactly the largest feasible one.
  */
+import { pairwiseSqDistances } from '../aggregators/distances.js';
 import { UsageError } from '../core/errors.js';
-import type { Vec } from '../core/vec.js';
+import { norm2, type Vec } from '../core/vec.js';
 import { honestMessages, momentsMemo } from './moments.js';
 import { sameShape, type AttackContext, type AttackDef } from './types.js';
 
@@ -18,28 +19,11 @@ function direction(mu: Float64Array, sigma: Float64Array, dir: number): Float64A
   const p = new Float64Array(mu.length);
   if (dir === 0) for (let j = 0; j < p.length; j++) p[j] = -sigma[j];
   else if (dir === 1) {
-    let s = 0;
-    for (let j = 0; j < mu.length; j++) s += mu[j] * mu[j];
-    const k = s > 0 ? -1 / Math.sqrt(s) : 0;
+    const len = norm2(mu);
+    const k = len > 0 ? -1 / len : 0;
     for (let j = 0; j < p.length; j++) p[j] = k * mu[j];
   } else for (let j = 0; j < p.length; j++) p[j] = -Math.sign(mu[j]);
   return p;
-}
-
-/** Squared distances between the honest messages (h x h, float64 sums). */
-function sqDistances(xs: readonly Vec[]): Float64Array {
-  const h = xs.length;
-  const D = new Float64Array(h * h);
-  for (let i = 0; i < h; i++)
-    for (let k = i + 1; k < h; k++) {
-      let s = 0;
-      for (let j = 0; j < xs[i].length; j++) {
-        const e = xs[i][j] - xs[k][j];
-        s += e * e;
-      }
-      D[i * h + k] = D[k * h + i] = s;
-    }
-  return D;
 }
 
 /** Largest gamma >= 0 with a + 2 gamma b + gamma^2 c <= t (a <= t), c > 0. */
@@ -75,7 +59,7 @@ export function minmaxMessage(
     a[i] = ai;
     b[i] = bi;
   }
-  const D = sqDistances(xs);
+  const D = pairwiseSqDistances(xs);
   let gamma = 0;
   if (c > 0) {
     if (kind === 'minmax') {

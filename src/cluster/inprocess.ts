@@ -127,9 +127,8 @@ export class InProcessEngine implements Engine {
     // Rejections are observed below; until then a failing thread must not be unhandled.
     for (const p of remote) p.catch(() => {});
     this.ctx.model.setParams(req.params);
-    const partitions = this.ctx.schedule.partitions(req.step);
     const results = new Map<string, Task>();
-    for (const t of shares[0]) results.set(taskKey(t), computeTask(this.ctx, t, partitions));
+    for (const t of shares[0]) results.set(taskKey(t), computeTask(this.ctx, t, req.partitions));
     const done = await Promise.all(remote);
     done.forEach((rs, i) => rs.forEach((r, q) => results.set(taskKey(shares[i + 1][q]), r)));
     return new Map(tasks.map((t) => [taskKey(t), results.get(taskKey(t))!]));

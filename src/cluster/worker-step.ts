@@ -94,14 +94,21 @@ export function taskKey(t: TaskSpec): string {
 
 /**
  * Compute one task at the model's current parameters: the gradient over the union of the
- * partitions' samples of `partitions` (the step's), labels poisoned when asked.
+ * partitions' samples of `partitions` (the step's), labels poisoned when asked (with `ctx.attack`).
+ * Workers, task threads and the PS settling a dispute (train/loop.ts) all compute through it, so
+ * an honest task gives the same bits wherever it is computed.
  */
-export function computeTask(ctx: WorkerContext, t: TaskSpec, partitions: readonly Int32Array[]): Task {
+export function computeTask(
+  ctx: Pick<WorkerContext, 'model' | 'dataset'> & { attack?: Attack },
+  t: TaskSpec,
+  partitions: readonly Int32Array[],
+): Task {
   const { model, dataset, attack } = ctx;
   const s = performance.now();
   const ids = concatIds(t.parts.map((p) => partitions[p]));
   const batch = gatherBatch(dataset, dataset.train, ids);
-  const labels = t.poison && attack.poisonLabels ? attack.poisonLabels(batch.y, dataset.numClasses) : batch.y;
+  const labels =
+    t.poison && attack?.poisonLabels ? attack.poisonLabels(batch.y, dataset.numClasses) : batch.y;
   const g = model.gradient({ n: batch.n, x: batch.x, y: labels });
   return {
     grad: g.grad,

@@ -31,6 +31,7 @@ export function createVerify(opts: SchemeOptions): Scheme {
   const groups = repetitionGroups(n, r);
   const assignment = groupAssignment(groups, n);
   const banned = new Set<number>();
+  const bannedList = () => [...banned].sort((a, b) => a - b);
 
   return {
     name: 'verify',
@@ -49,8 +50,8 @@ export function createVerify(opts: SchemeOptions): Scheme {
     },
     encode: (worker: number, gradient: GradientOracle) => gradient(assignment[worker]),
     tasks: (worker: number) => [assignment[worker]],
-    banned: () => [...banned].sort((a, b) => a - b),
-    saveState: () => ({ banned: [...banned].sort((a, b) => a - b) }),
+    banned: bannedList,
+    saveState: () => ({ banned: bannedList() }),
     loadState(state: unknown) {
       const list = (state as { banned?: unknown } | null)?.banned;
       if (!Array.isArray(list) || !list.every((x) => Number.isInteger(x) && x >= 0 && x < n))

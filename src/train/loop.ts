@@ -12,7 +12,7 @@ import { allFinite, sha256Hex, type Vec } from '../core/vec.js';
 import { arenaFor } from '../core/simd/arena.js';
 import type { Placement } from '../attacks/placement.js';
 import type { Engine, StepResult } from '../cluster/types.js';
-import { concatIds, gatherBatch } from '../data/batch.js';
+import { computeTask } from '../cluster/worker-step.js';
 import type { BatchSchedule } from '../data/schedule.js';
 import type { Dataset } from '../data/types.js';
 import type { TrainableModel } from '../models/types.js';
@@ -313,8 +313,7 @@ async function trainStep(
   const recompute = (parts: readonly number[]) => {
     const t0 = performance.now();
     run.model.setParams(params);
-    const ids = concatIds(parts.map((p) => partitions[p]));
-    const g = run.model.gradient(gatherBatch(run.dataset, run.dataset.train, ids)).grad;
+    const g = computeTask(run, { parts, poison: false }, partitions).grad;
     recomputations++;
     recomputeMs += performance.now() - t0;
     return g;
