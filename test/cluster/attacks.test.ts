@@ -375,6 +375,56 @@ describe('faults on real processes: exact, or logged and loud', { concurrency: f
     assert.equal(summary(out).paramsSha256, ref.summary.paramsSha256);
   });
 
+  test('verify: honest members SIGSTOPped past the deadline and one SIGKILLed; the PS settles, the model is the attack-free one', async () => {
+    // 6 workers, groups 0-2 and 3-5 (s = 2, r = 3), a fixed Byzantine pair sending -100x. A
+    // missing honest copy makes its group disputed: the PS computes it, so no step is lost.
+    const groups = repetitionGroups(6, 3);
+    const seed = 3;
+    const byz = createPlacement('fixed', { n: 6, s: 2, seed, groups }).byzantineAt(0);
+    const honest = [0, 1, 2, 3, 4, 5].filter((w) => !byz.includes(w));
+    const cfg = {
+      dataset: 'synthetic',
+      scheme: 'verify',
+      workers: 6,
+      byzantine: 2,
+      attack: 'reverse',
+      placement: 'fixed',
+      batch: 60,
+      steps: 10,
+      'eval-every': 0,
+      seed,
+      'step-deadline-ms': 1000,
+    };
+    const { args, config } = job(cfg);
+    const out = join(tmp, 'verify-faults');
+    const ps = start(['train', ...args, '--engine', 'local', '--out', out]);
+    const metrics = join(out, 'metrics.jsonl');
+    const lines = () => (existsSync(metrics) ? readFileSync(metrics, 'utf8').split('\n').length - 1 : 0);
+    assert.ok(await waitFor(() => lines() >= 2, 60_000), ps.stderr());
+    const byRank = workerPids(ps.proc.pid!);
+    const [paused, killed] = [honest.slice(0, 2), honest[2]];
+    for (const r of paused) process.kill(byRank.get(r)!, 'SIGSTOP');
+    const stoppedAt = lines();
+    assert.ok(await waitFor(() => lines() >= stoppedAt + 2, 60_000));
+    for (const r of paused) process.kill(byRank.get(r)!, 'SIGCONT');
+    process.kill(byRank.get(killed)!, 'SIGKILL');
+    assert.equal(await ps.exit, 0, ps.stderr());
+    const recs = records(out);
+    assert.ok(
+      recs.some((r) => paused.every((w) => r.erasures.includes(w))),
+      'the paused ranks were never missing together',
+    );
+    assert.ok(recs[recs.length - 1].erasures.includes(killed), 'the killed rank still answered');
+    for (const r of recs) {
+      assert.deepEqual([r.aborted, r.failures], [false, []], `step ${r.step}`);
+      for (const w of r.suspects) assert.ok(byz.includes(w), `step ${r.step}: honest rank ${w} suspected`);
+      // A group missing a copy is settled by the PS every step.
+      if (r.erasures.length > 0) assert.ok(r.recomputations > 0, `step ${r.step}: erasures, no recompute`);
+    }
+    // Bit for bit the adversary-free, fault-free in-process model.
+    assert.equal(summary(out).paramsSha256, await reference({ ...config, attack: 'none' }));
+  });
+
   test('draco ps SIGKILLed while its draco workers run; the same command with --resume: they authenticate again, same model', async () => {
     const { args, config } = job({
       dataset: 'synthetic',
