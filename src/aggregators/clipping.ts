@@ -1,6 +1,9 @@
 /**
- * Static clipping (ByzFL `Clipping`; docs/aggregators.md "Clipping"): every input whose l2 norm
- * exceeds c is scaled down to norm c, then the rule. Default c = 2 (ByzFL's). Cost O(nd).
+ * Clipping (ByzFL `Clipping`; docs/aggregators.md "Clipping"): every input whose l2 norm exceeds
+ * a threshold is scaled down to it, then the rule. Static: the threshold is c (default 2,
+ * ByzFL's). Adaptive (`q` in (0, 1]): the q-quantile of this call's input norms (linear
+ * interpolation between order statistics, numpy's default; q = 0.5 is the median SignGuard
+ * clips to), so it follows the gradients' scale without a unit to tune. Cost O(nd).
  */
 import { UsageError } from '../core/errors.js';
 import { norm2, type Vec } from '../core/vec.js';
@@ -23,21 +26,35 @@ export function norms(inputs: readonly Vec[]): number[] {
   return ns;
 }
 
+/** The q-quantile of `values` (q in [0, 1]), interpolating linearly between order statistics. */
+export function quantile(values: readonly number[], q: number): number {
+  const v = [...values].sort((a, b) => a - b);
+  const pos = (v.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.min(lo + 1, v.length - 1);
+  return v[lo] + (pos - lo) * (v[hi] - v[lo]);
+}
+
 export const clippingDef: PreAggregatorDef = {
   name: 'clipping',
-  description: 'scale every input with l2 norm above c down to norm c (default c = 2), then the rule; O(nd)',
-  defaults: { c: 2 },
+  description:
+    'scale every input with l2 norm above c down to norm c (default c = 2), or with q in (0, 1] above the q-quantile of the norms (adaptive), then the rule; O(nd)',
+  defaults: { c: 2, q: 0 },
   create(params) {
-    const c = params.c;
+    const { c, q } = params;
     if (!(Number.isFinite(c) && c >= 0))
       throw new UsageError(`clipping: c must be a finite number >= 0 (got ${c})`);
+    if (!(q >= 0 && q <= 1))
+      throw new UsageError(`clipping: q must be in (0, 1], or 0 for static c (got ${q})`);
+    const adaptive = q > 0;
     return {
-      name: `clipping:c=${c}`,
+      name: adaptive ? `clipping:q=${q}` : `clipping:c=${c}`,
       outputCount: (n) => n,
       precondition: (n) => (n >= 1 ? null : `clipping needs at least one input (n = ${n})`),
       apply(inputs) {
         const ns = norms(inputs);
-        return inputs.map((x, i) => clipTo(x, ns[i], c));
+        const to = adaptive ? quantile(ns, q) : c;
+        return inputs.map((x, i) => clipTo(x, ns[i], to));
       },
     };
   },

@@ -1,6 +1,7 @@
 import { UsageError } from '../core/errors.js';
 import { AUTO, isAuto } from '../core/spec.js';
-import { momentsMemo } from './moments.js';
+import { distortion, lineSearch, SEARCH_DEFAULTS, searchOf } from './line-search.js';
+import { momentsMemo, stepMemo } from './moments.js';
 import { normalQuantile } from './normal.js';
 import { sameShape, type AttackDef } from './types.js';
 
@@ -23,21 +24,32 @@ export function alieZMax(n: number, f: number): number {
 /**
  * alie ("a little is enough"): every Byzantine sends `mu - z * sigma`, the coordinate-wise mean
  * and population standard deviation of the step's honest messages (see moments.ts). Default
- * z = z_max from (n, f = Byzantine count this step); `z` AUTO (the default) means z_max. All
- * Byzantines compute the same bytes.
+ * z = z_max from (n, f = Byzantine count this step); `z` AUTO (the default) means z_max. With
+ * `optimal` (ByzFL's Optimal_ALIE), z is the line search's choice against the PS's rule instead
+ * (line-search.ts). All Byzantines compute the same bytes.
  */
 export const alie: AttackDef = {
   name: 'alie',
-  description: 'send mu - z*sigma of the honest messages (omniscient; z=auto means z_max from n and f)',
-  defaults: { z: AUTO },
-  create: ({ z }) => {
+  description:
+    'send mu - z*sigma of the honest messages (omniscient; z=auto means z_max from n and f; alie:optimal line-searches z against the rule)',
+  defaults: { z: AUTO, ...SEARCH_DEFAULTS },
+  create: (params) => {
+    const { z } = params;
+    const search = searchOf('alie', params);
+    if (search !== null && !isAuto(z)) throw new UsageError('alie: give z or optimal, not both');
     const momentsOf = momentsMemo('alie');
+    const optimalZ = stepMemo((ctx) => {
+      const { mu, sigma } = momentsOf(ctx);
+      const minus = sigma.map((v) => -v);
+      return lineSearch(distortion(ctx, ctx.honest!, mu, mu, minus), search!);
+    });
     return {
       name: 'alie',
       omniscient: true,
+      adaptive: search !== null,
       corrupt(ctx) {
         const { mu, sigma } = momentsOf(ctx);
-        const zz = isAuto(z) ? alieZMax(ctx.n, ctx.byzantine.length) : z;
+        const zz = search !== null ? optimalZ(ctx) : isAuto(z) ? alieZMax(ctx.n, ctx.byzantine.length) : z;
         const out = sameShape(ctx.own);
         for (let j = 0; j < out.length; j++) out[j] = mu[j] - zz * sigma[j];
         return out;

@@ -56,14 +56,15 @@ export function moments(xs: readonly Vec[]): Moments {
 }
 
 /**
- * A per-attack memo: every Byzantine worker of a step asks for the same moments, so compute them
- * once per step. The key is the step and the identity of every honest message (the engine hands
- * all Byzantines the same arrays), so a different honest set is never served stale moments.
+ * A per-attack memo of something every Byzantine worker of a step computes alike (moments, an
+ * optimised coefficient): computed once per step. The key is the step and the identity of every
+ * honest message (the engine hands all Byzantines the same arrays), so a different honest set is
+ * never served a stale value.
  */
-export function momentsMemo(attack: string): (ctx: AttackContext) => Moments {
+export function stepMemo<T>(compute: (ctx: AttackContext) => T): (ctx: AttackContext) => T {
   let step = NaN;
   let refs: readonly (Vec | null)[] = [];
-  let value: Moments | null = null;
+  let value: { v: T } | null = null;
   return (ctx) => {
     const honest = ctx.honest;
     if (
@@ -73,11 +74,16 @@ export function momentsMemo(attack: string): (ctx: AttackContext) => Moments {
       honest.length === refs.length &&
       honest.every((m, i) => m === refs[i])
     ) {
-      return value;
+      return value.v;
     }
-    value = moments(honestMessages(ctx, attack));
+    value = { v: compute(ctx) };
     step = ctx.step;
-    refs = honest!.slice();
-    return value;
+    refs = honest === undefined ? [] : honest.slice();
+    return value.v;
   };
+}
+
+/** The step's honest moments, once per step (`stepMemo`). */
+export function momentsMemo(attack: string): (ctx: AttackContext) => Moments {
+  return stepMemo((ctx) => moments(honestMessages(ctx, attack)));
 }

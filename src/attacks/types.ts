@@ -23,6 +23,14 @@ export interface AttackContext {
   assignment?: readonly (readonly number[])[];
   /** The scheme's Scheme.planeLength (coded schemes: the planar complex layout of a message). */
   planeLength?: number;
+  /**
+   * Adaptive attacks only (`adaptive: true`): the PS's aggregation as the attacker models it, the
+   * run's rule (with its pre-aggregators, f = the step's Byzantine count, randomness seeded per
+   * step) applied to one message per rank. Absent when the run names no rule (coded schemes
+   * decode exactly): an adaptive attack then targets the mean (docs/attacks.md "Optimal
+   * coefficients").
+   */
+  rule?: (messages: readonly Vec[]) => Float64Array;
 }
 
 export interface Attack {
@@ -34,6 +42,8 @@ export interface Attack {
   readonly spec?: string;
   /** Needs every honest message of the step (the engine then computes those first). */
   readonly omniscient: boolean;
+  /** Optimises against the PS's rule: the engine passes `ctx.rule` (an omniscient attack). */
+  readonly adaptive?: boolean;
   /**
    * Data poisoning: the labels this worker trains on instead of the true ones (label flip).
    * Absent for attacks that only change the message.

@@ -10,7 +10,9 @@ import { UsageError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { parseAttack } from '../attacks/registry.js';
 import type { Attack } from '../attacks/types.js';
+import { composeAggregator, parseAggregator, parsePreAggregators } from '../aggregators/registry.js';
 import type { Aggregator } from '../aggregators/types.js';
+import type { Vec } from '../core/vec.js';
 import type { WorkerContext } from '../cluster/worker-step.js';
 import { loadDataset } from '../data/registry.js';
 import { BatchSchedule } from '../data/schedule.js';
@@ -30,7 +32,7 @@ import type { TrainableModel } from '../models/types.js';
 import { createScheme, type SchemeDef } from '../schemes/registry.js';
 import type { Placement } from '../attacks/placement.js';
 import type { Scheme } from '../schemes/types.js';
-import { isModelFile, type TrainConfig } from './config.js';
+import { isModelFile, usesRule, type TrainConfig } from './config.js';
 import { loadPlugins } from './plugins.js';
 
 /** A user's objects standing in for the config's names (each optional). */
@@ -149,11 +151,32 @@ export async function buildContext(
     checkFits(model, dataset);
     const scheme = buildScheme(config, model.numParams, role, objects.aggregator, objects.scheme);
     const schedule = buildSchedule(config, dataset, scheme.numPartitions, objects.partitioner);
-    return { seed: config.seed, model, dataset, scheme, attack, schedule };
+    const rule = attack.adaptive ? attackersRule(config, objects.aggregator) : undefined;
+    return { seed: config.seed, model, dataset, scheme, attack, schedule, rule };
   } catch (e) {
     if (objects.model === undefined) model.dispose();
     throw e;
   }
+}
+
+/**
+ * The PS's rule as an adaptive attack models it (docs/attacks.md "Optimal coefficients"): the
+ * config's rule and pre-aggregators with f = the run's Byzantine bound, on one message per rank,
+ * with the PS's randomness of the step (an omniscient attacker knows the seed); undefined when
+ * the scheme applies no rule (the attack then targets the mean). A separate instance: a stateful
+ * rule's state follows the attacker's simulations, not the PS's.
+ */
+function attackersRule(
+  config: TrainConfig,
+  object: Aggregator | undefined,
+): ((messages: readonly Vec[], step: number) => Float64Array) | undefined {
+  if (!usesRule(config)) return undefined;
+  const rule = composeAggregator(
+    parsePreAggregators(config.preAggregator),
+    object ?? parseAggregator(config.aggregator),
+  );
+  const f = config.byzantine;
+  return (messages, step) => rule.aggregate(messages, { f, rng: Rng.derive(config.seed, 'ps', step) });
 }
 
 /**

@@ -301,10 +301,14 @@ export function readConfigFile(path: string): Record<string, unknown> {
   return data as Record<string, unknown>;
 }
 
+/** Whether the run's PS applies the config's aggregation rule (and pre-aggregators). */
+export const usesRule = (c: Pick<TrainConfig, 'scheme' | 'detoxMode'>): boolean =>
+  c.scheme === 'uncoded' || (c.scheme === 'detox' && c.detoxMode === 'rule');
+
 /** Which built-in schemes read each scheme-specific option (plugin schemes are not checked). */
 const USED_BY: Partial<Record<keyof TrainConfig, (c: TrainConfig) => boolean>> = {
-  aggregator: (c) => c.scheme === 'uncoded' || (c.scheme === 'detox' && c.detoxMode === 'rule'),
-  preAggregator: (c) => c.scheme === 'uncoded' || (c.scheme === 'detox' && c.detoxMode === 'rule'),
+  aggregator: usesRule,
+  preAggregator: usesRule,
   detoxMode: (c) => c.scheme === 'detox',
   detoxBuckets: (c) => c.scheme === 'detox',
   compression: (c) => c.scheme === 'solon',

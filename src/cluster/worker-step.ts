@@ -36,6 +36,11 @@ export interface WorkerContext {
   scheme: Scheme;
   attack: Attack;
   schedule: BatchSchedule;
+  /**
+   * Adaptive attacks (`attack.adaptive`) only: the PS's rule as the attacker models it, on one
+   * message per rank at `step` (built by build/components.ts from the run's names).
+   */
+  rule?: (messages: readonly Vec[], step: number) => Float64Array;
 }
 
 export interface WorkerOutput {
@@ -243,6 +248,7 @@ export function computeMessages(
         honest,
         assignment: attack.omniscient ? scheme.assignment : undefined,
         planeLength: scheme.planeLength,
+        rule: attack.adaptive && ctx.rule ? (xs) => ctx.rule!(xs, step) : undefined,
       });
       o.message = fromAttack(sent);
       o.encodeMs += performance.now() - s1;

@@ -18,7 +18,8 @@ export function formatDefaults(defaults: Readonly<Record<string, number>>): stri
 /**
  * Parse a component spec `name[:key=value,...]` (attacks, aggregators, pre-aggregators), e.g.
  * `reverse:c=10`, `trimmed-mean:b=2`. Values are numbers; keys must be among `defaults`, which
- * also supplies the values not given. `kind` names the component in error messages.
+ * also supplies the values not given; a key alone is a switch set to 1 (`alie:optimal`). `kind`
+ * names the component in error messages.
  */
 export function parseSpec(
   spec: string,
@@ -30,7 +31,9 @@ export function parseSpec(
   const params: Record<string, number> = { ...defaults };
   if (rest !== undefined && rest.trim() !== '') {
     for (const part of rest.split(',')) {
-      const [key, value] = splitOnce(part.trim(), '=');
+      // A bare key is a switch: `alie:optimal` means `alie:optimal=1`.
+      const [key, given] = splitOnce(part.trim(), '=');
+      const value = given === undefined && key in defaults ? '1' : given;
       if (!(key in defaults)) {
         const known = Object.keys(defaults);
         throw new UsageError(

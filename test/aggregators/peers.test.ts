@@ -118,6 +118,27 @@ describe('clipping and arc (pre-aggregators)', () => {
       [0, -1],
     ]);
   });
+  test('by hand: adaptive clipping (q) clips to the q-quantile of the norms, interpolated', () => {
+    // Norms 5, 0.5, 2, 1: sorted 0.5, 1, 2, 5. q = 0.5: position 1.5 -> 1.5; q = 1: 5 (no-op);
+    // q = 0.25: position 0.75 -> 0.5 + 0.75 * 0.5 = 0.875.
+    const xs = rows([3, 4], [0.3, 0.4], [0, -2], [1, 0]);
+    assert.deepEqual(pre('clipping:q=0.5', xs, 0), [
+      [0.8999999999999999, 1.2],
+      [0.3, 0.4],
+      [0, -1.5],
+      [1, 0],
+    ]);
+    assert.deepEqual(
+      pre('clipping:q=1', xs, 0),
+      xs.map((x) => Array.from(x)),
+    );
+    assert.deepEqual(pre('clipping:q=0.25', xs, 0)[3], [0.875, 0]);
+    assert.throws(
+      () => parsePreAggregators('clipping:q=1.5'),
+      /clipping: q must be in \(0, 1\], or 0 for static c \(got 1.5\)/,
+    );
+    assert.equal(parsePreAggregators('clipping:q=0.5')[0].name, 'clipping:q=0.5');
+  });
   test('by hand: arc clips the floor(2f(n-f)/n) longest to the longest of the rest', () => {
     // n = 4, f = 1: k = floor(2 * 1 * 3 / 4) = 1; norms 1, 2, 3, 10 -> the 10 becomes 3.
     assert.deepEqual(pre('arc', rows([1, 0], [0, 10], [0, 2], [3, 0]), 1), [
@@ -160,7 +181,7 @@ describe('clipping and arc (pre-aggregators)', () => {
 });
 
 describe('the new rules train without attack', () => {
-  for (const rule of ['meamed', 'monna', 'mda', 'arc+mean', 'clipping:c=50+mean']) {
+  for (const rule of ['meamed', 'monna', 'mda', 'arc+mean', 'clipping:c=50+mean', 'clipping:q=0.5+mean']) {
     test(rule, async () => {
       const { summary } = await train({
         dataset: 'synthetic',

@@ -4,7 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { buildAggregator } from '../../src/aggregators/registry.js';
 import { alieZMax } from '../../src/attacks/alie.js';
+import { lineSearch } from '../../src/attacks/line-search.js';
 import { moments } from '../../src/attacks/moments.js';
 import { normalCdf, normalQuantile } from '../../src/attacks/normal.js';
 import { createPlacement, replicaGroups } from '../../src/attacks/placement.js';
@@ -321,5 +323,64 @@ describe('minmax, minsum, foe, inf', () => {
     assert.deepEqual(Array.from(a), [-1.5, -3]);
     assert.deepEqual(Array.from(parseAttack('inf').attack.corrupt(omniCtx(HONEST, 3))), [Infinity, Infinity]);
     assert.throws(() => parseAttack('minmax:dir=3'), UsageError);
+  });
+});
+
+describe('optimised coefficients (alie:optimal, ipm:optimal)', () => {
+  test('the line search by hand: expansion doubles while improving, contraction shrinks by ratio', () => {
+    const score = (c: number) => -((c - 37) ** 2);
+    const p = { start: 0, delta: 10, ratio: 0.8 };
+    // 0, 10 (better, step 20), 30 (better, step 40), 70 (worse: step 32), 62 (worse) -> 30.
+    assert.equal(lineSearch(score, { ...p, evals: 5 }), 30);
+    // Then 30 + 25.6, 30 + 20.48, 30 + 16.384 (all farther from 37), 30 + 13.1072 (nearer): kept.
+    assert.equal(lineSearch(score, { ...p, evals: 9 }), 30 + 40 * 0.8 ** 5);
+    // One evaluation: the start itself.
+    assert.equal(lineSearch(score, { ...p, evals: 1 }), 0);
+  });
+  test('without a rule the target is the mean, which every larger coefficient moves further', () => {
+    // 19 expansions all improve: z = 10 (1 + 2 + ... + 2^18) = 10 (2^19 - 1).
+    const z = 10 * (2 ** 19 - 1);
+    const out = parseAttack('alie:optimal').attack.corrupt(omniCtx(HONEST, 3));
+    close(out[0], 3 - z * Math.sqrt(8 / 3), 1e-9 * z);
+    close(out[1], 6 - z * Math.sqrt(32 / 3), 1e-9 * z);
+    const ipmOut = parseAttack('ipm:optimal,evals=3').attack.corrupt(omniCtx(HONEST, 3));
+    assert.deepEqual(Array.from(ipmOut), [-30 * 3, -30 * 6]); // 0, 10, 30
+  });
+  test("against the run's rule: median, messages in rank order, the Byzantine ranks sending the candidate", () => {
+    // Honest [1,2], [3,6], [5,10] at ranks 1, 2, 4; the candidate mu - z sigma at ranks 0 and 3.
+    // z = 0: median of {1,3,5,3,3}, {2,6,10,6,6} = mu -> distortion 0. z = 10: both candidate
+    // coordinates fall below every honest one, the median is [1, 2]: distortion sqrt(20). Every
+    // larger z gives the same sqrt(20), never better, and contraction only probes z > 10: z = 10.
+    const seen: string[] = [];
+    const ctx = omniCtx([null, HONEST[0], HONEST[1], null, HONEST[2]], 3);
+    ctx.rule = (xs) => {
+      seen.push(
+        xs
+          .map((x) => (x === HONEST[0] ? 'h0' : x === HONEST[1] ? 'h1' : x === HONEST[2] ? 'h2' : 'b'))
+          .join(''),
+      );
+      return buildAggregator('median', { n: 5, f: 2 }).aggregate(xs, { f: 2, rng: Rng.derive(1) });
+    };
+    const attack = parseAttack('alie:optimal').attack;
+    assert.equal(attack.adaptive, true);
+    assert.equal(parseAttack('alie').attack.adaptive, false);
+    const out = attack.corrupt(ctx);
+    close(out[0], 3 - 10 * Math.sqrt(8 / 3), 1e-12);
+    close(out[1], 6 - 10 * Math.sqrt(32 / 3), 1e-12);
+    assert.equal(seen.length, 20);
+    assert.ok(seen.every((s) => s === 'bh0h1bh2'));
+    // The second Byzantine of the step is served the same coefficient without a new search.
+    const again = attack.corrupt({ ...ctx, worker: 0, rng: Rng.derive(1, 'attack', 3, 0) });
+    assert.deepEqual(Array.from(again), Array.from(out));
+    assert.equal(seen.length, 20);
+  });
+  test('spec: a bare key is a switch; bad search parameters are one-line errors', () => {
+    assert.equal(parseAttack('ipm:optimal').params.optimal, 1);
+    assert.equal(parseAttack('ipm').params.optimal, 0);
+    assert.throws(() => parseAttack('alie:optimal,z=1'), /alie: give z or optimal, not both/);
+    assert.throws(() => parseAttack('alie:optimal=2'), /alie: optimal is a switch, 0 or 1 \(got 2\)/);
+    assert.throws(() => parseAttack('ipm:optimal,ratio=1'), /ipm: ratio must be in \(0.5, 1\)/);
+    assert.throws(() => parseAttack('ipm:optimal,evals=0'), /ipm: evals must be an integer >= 1/);
+    assert.throws(() => parseAttack('ipm:optimal,delta=0'), /ipm: delta must be a non-zero number/);
   });
 });
