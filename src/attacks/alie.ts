@@ -26,18 +26,21 @@ export function alieZMax(n: number, f: number): number {
  * and population standard deviation of the step's honest messages (see moments.ts). Default
  * z = z_max from (n, f = Byzantine count this step); `z` AUTO (the default) means z_max. With
  * `optimal` (ByzFL's Optimal_ALIE), z is the line search's choice against the PS's rule instead
- * (line-search.ts). All Byzantines compute the same bytes.
+ * (line-search.ts). With `sample`, sigma is the sample standard deviation (ByzFL's). All
+ * Byzantines compute the same bytes.
  */
 export const alie: AttackDef = {
   name: 'alie',
   description:
     'send mu - z*sigma of the honest messages (omniscient; z=auto means z_max from n and f; alie:optimal line-searches z against the rule)',
-  defaults: { z: AUTO, ...SEARCH_DEFAULTS },
+  defaults: { z: AUTO, sample: 0, ...SEARCH_DEFAULTS },
   create: (params) => {
-    const { z } = params;
+    const { z, sample } = params;
     const search = searchOf('alie', params);
     if (search !== null && !isAuto(z)) throw new UsageError('alie: give z or optimal, not both');
-    const momentsOf = momentsMemo('alie');
+    if (sample !== 0 && sample !== 1)
+      throw new UsageError(`alie: sample is a switch, 0 or 1 (got ${sample})`);
+    const momentsOf = momentsMemo('alie', sample);
     const optimalZ = stepMemo((ctx) => {
       const { mu, sigma } = momentsOf(ctx);
       const minus = sigma.map((v) => -v);

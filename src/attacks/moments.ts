@@ -36,8 +36,11 @@ export function honestMessages(ctx: AttackContext, attack: string): Vec[] {
   return out;
 }
 
-/** Coordinate-wise mean and population standard deviation of `xs` (all the same length). */
-export function moments(xs: readonly Vec[]): Moments {
+/**
+ * Coordinate-wise mean and standard deviation of `xs` (all the same length): the population one
+ * (divide by h), or with `ddof = 1` the sample one (divide by h - 1, ByzFL's).
+ */
+export function moments(xs: readonly Vec[], ddof: 0 | 1 = 0): Moments {
   const h = xs.length;
   const d = xs[0].length;
   const mu = new Float64Array(d);
@@ -51,7 +54,8 @@ export function moments(xs: readonly Vec[]): Moments {
       sigma[j] += e * e;
     }
   }
-  for (let j = 0; j < d; j++) sigma[j] = Math.sqrt(sigma[j] * inv);
+  const div = 1 / (h - ddof);
+  for (let j = 0; j < d; j++) sigma[j] = Math.sqrt(sigma[j] * div);
   return { mu, sigma, count: h };
 }
 
@@ -83,7 +87,14 @@ export function stepMemo<T>(compute: (ctx: AttackContext) => T): (ctx: AttackCon
   };
 }
 
-/** The step's honest moments, once per step (`stepMemo`). */
-export function momentsMemo(attack: string): (ctx: AttackContext) => Moments {
-  return stepMemo((ctx) => moments(honestMessages(ctx, attack)));
+/** The step's honest moments, once per step (`stepMemo`); `ddof` as for `moments`. */
+export function momentsMemo(attack: string, ddof: 0 | 1 = 0): (ctx: AttackContext) => Moments {
+  return stepMemo((ctx) => {
+    const xs = honestMessages(ctx, attack);
+    if (xs.length <= ddof)
+      throw new UsageError(
+        `attack '${attack}': the sample standard deviation needs at least two honest workers`,
+      );
+    return moments(xs, ddof);
+  });
 }

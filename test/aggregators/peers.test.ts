@@ -9,6 +9,7 @@ import { buildAggregator, parsePreAggregators } from '../../src/aggregators/regi
 import type { AggregateInfo } from '../../src/aggregators/types.js';
 import { pairwiseSqDistances } from '../../src/aggregators/distances.js';
 import { mdaSubset } from '../../src/aggregators/mda.js';
+import { parseAttack } from '../../src/attacks/registry.js';
 import { Rng } from '../../src/core/rng.js';
 import type { Vec } from '../../src/core/vec.js';
 import { train } from '../../src/index.js';
@@ -198,4 +199,52 @@ describe('the new rules train without attack', () => {
       assert.ok(summary.finalTestAccuracy > 0.9, `${rule}: ${summary.finalTestAccuracy}`);
     });
   }
+});
+
+describe("ByzFL's conventions on request (krum:byzfl, multi-krum:byzfl, alie:sample)", () => {
+  // 1-D inputs 0, 1, 2, 4, 5 with f = 1. Blanchard (n - f - 2 = 2 nearest): scores 1+4, 1+1,
+  // 1+4, 1+4, 1+9 = [5, 2, 5, 5, 10] -> input 1. ByzFL (n - f - 1 = 3 nearest): [21, 11, 9, 14, 26]
+  // -> input 2.
+  const xs = rows([0], [1], [2], [4], [5]);
+  test('by hand: the neighbour count changes the winner', () => {
+    assert.deepEqual(run('krum', xs, 1).info.scores, [5, 2, 5, 5, 10]);
+    assert.deepEqual(run('krum', xs, 1).out, [1]);
+    assert.deepEqual(run('krum:byzfl', xs, 1).info.scores, [21, 11, 9, 14, 26]);
+    assert.deepEqual(run('krum:byzfl', xs, 1).out, [2]);
+    // m = 2: Blanchard takes input 1 then the lowest-index tie at 5 (input 0); ByzFL inputs 2, 1.
+    assert.deepEqual(run('multi-krum:m=2', xs, 1).out, [0.5]);
+    assert.deepEqual(run('multi-krum:m=2,byzfl', xs, 1).out, [1.5]);
+  });
+  test("the bounds: n >= 2f + 3, or ByzFL's n > 2f", () => {
+    assert.throws(
+      () => buildAggregator('krum', { n: 4, f: 1 }),
+      /krum needs n >= 2f \+ 3 \(n = 4, f = 1: n >= 5\)/,
+    );
+    assert.doesNotThrow(() => buildAggregator('krum:byzfl', { n: 3, f: 1 }));
+    assert.throws(
+      () => buildAggregator('multi-krum:byzfl', { n: 4, f: 2 }),
+      /multi-krum needs n > 2f \(n = 4, f = 2: n >= 5\)/,
+    );
+    assert.throws(
+      () => buildAggregator('krum:byzfl=2', { n: 5, f: 1 }),
+      /krum: byzfl is a switch, 0 or 1 \(got 2\)/,
+    );
+  });
+  test('alie:sample uses the sample standard deviation', () => {
+    // Honest [1, 2], [3, 6], [5, 10]: mu = [3, 6], squared deviations sum to [8, 32]; sample sigma
+    // = [sqrt(8/2), sqrt(32/2)] = [2, 4], so z = 1 sends [1, 2].
+    const honest = [...rows([1, 2], [3, 6], [5, 10]), null];
+    const ctx = {
+      own: new Float64Array(2),
+      step: 0,
+      worker: 3,
+      rng: Rng.derive(1),
+      n: 4,
+      byzantine: [3],
+      honest,
+    };
+    assert.deepEqual(Array.from(parseAttack('alie:z=1,sample').attack.corrupt(ctx)), [1, 2]);
+    const one = { ...ctx, honest: [rows([1, 2])[0], null, null, null], byzantine: [1, 2, 3] };
+    assert.throws(() => parseAttack('alie:sample').attack.corrupt(one), /needs at least two honest workers/);
+  });
 });

@@ -252,7 +252,7 @@ describe('preconditions and specs', () => {
     assert.doesNotThrow(() => parseAggregator('geomedian:iters=10,tol=1e-6,nu=1e-6'));
     assert.throws(
       () => parseAggregator('krum:m=3'),
-      /aggregator 'krum' has no parameter 'm' \(it takes none\)/,
+      /aggregator 'krum' has no parameter 'm' \(known: byzfl\)/,
     );
     assert.throws(() => parseAggregator('medain'), /unknown aggregator 'medain' \(known: mean, median, /);
     assert.throws(
