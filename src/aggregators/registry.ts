@@ -11,10 +11,13 @@ import type { Vec } from '../core/vec.js';
 import { arcDef } from './arc.js';
 import { bucketingDef } from './bucketing.js';
 import { bulyanDef } from './bulyan.js';
+import { cafDef } from './caf.js';
 import { centeredClippingDef } from './centered-clipping.js';
 import { clippingDef } from './clipping.js';
+import { clippedClusteringDef } from './clipped-clustering.js';
 import { detoxBulyanDef } from './detox-bulyan.js';
 import { detoxMultiKrumDef } from './detox-multi-krum.js';
+import { dncDef } from './dnc.js';
 import { geomedianDef } from './geomedian.js';
 import { krumDef } from './krum.js';
 import { mdaDef } from './mda.js';
@@ -24,7 +27,9 @@ import { meanDef } from './mean.js';
 import { medianDef } from './median.js';
 import { multiKrumDef } from './multi-krum.js';
 import { nnmDef } from './nnm.js';
+import { signGuardDef } from './signguard.js';
 import { signMajorityDef } from './sign-majority.js';
+import { smeaDef } from './smea.js';
 import { trimmedMeanDef } from './trimmed-mean.js';
 import type {
   Aggregator,
@@ -50,6 +55,11 @@ for (const def of [
   meamedDef,
   mdaDef,
   monnaDef,
+  cafDef,
+  smeaDef,
+  dncDef,
+  signGuardDef,
+  clippedClusteringDef,
 ])
   aggregators.register(def.name, def);
 

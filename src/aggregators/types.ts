@@ -8,8 +8,8 @@
  *
  * Inputs must be finite. The training loop rejects a non-finite message before any rule runs and
  * `draco aggregate` refuses a non-finite file, so no rule spends a pass of its own on it. Handed
- * one anyway, the rules that order or compare inputs (median, trimmed-mean, geomedian, krum,
- * multi-krum, bulyan, nnm and the DETOX variants) throw `NonFiniteInputError` (finite.ts), noticed
+ * one anyway, the rules that order or compare inputs (docs/aggregators.md "Non-finite inputs"
+ * lists them: median, trimmed-mean, geomedian, the Krum family, nnm, ...) throw `NonFiniteInputError` (finite.ts), noticed
  * within the pass they make anyway. The others check nothing: a NaN propagates through mean and
  * centered-clipping (which gives an infinite input zero weight), bucketing hands its bucket means
  * to its rule, and sign-majority counts NaN as +1 (not negative). `assertFinite` checks inputs

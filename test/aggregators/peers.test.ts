@@ -182,7 +182,16 @@ describe('clipping and arc (pre-aggregators)', () => {
 });
 
 describe('the new rules train without attack', () => {
-  for (const rule of ['meamed', 'monna', 'mda', 'arc+mean', 'clipping:c=50+mean', 'clipping:q=0.5+mean']) {
+  for (const rule of [
+    'meamed',
+    'monna',
+    'mda',
+    'arc+mean',
+    'clipping:c=50+mean',
+    'clipping:q=0.5+mean',
+    'signguard',
+    'clipped-clustering',
+  ]) {
     test(rule, async () => {
       const { summary } = await train({
         dataset: 'synthetic',
