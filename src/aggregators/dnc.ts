@@ -32,22 +32,6 @@ export interface DncSettings {
   c: number;
 }
 
-/**
- * `k` distinct values of 0..d-1, ascending, uniform over k-subsets: the first k steps of a
- * Fisher-Yates shuffle, the touched positions kept in a map. O(k log k) where `Rng.sample`
- * shuffles all of 0..d-1 (30-70 ms at d = 1e6, more than the rest of the rule).
- */
-export function sampleCoordinates(rng: Rng, d: number, k: number): Int32Array {
-  const moved = new Map<number, number>();
-  const out = new Int32Array(k);
-  for (let i = 0; i < k; i++) {
-    const j = i + rng.int(d - i);
-    out[i] = moved.get(j) ?? j;
-    moved.set(j, moved.get(i) ?? i);
-  }
-  return out.sort();
-}
-
 /** Indices (ascending) of the inputs DnC averages. */
 export function dncSelect(inputs: readonly Vec[], f: number, s: DncSettings, rng: Rng): number[] {
   const n = inputs.length;
@@ -58,7 +42,7 @@ export function dncSelect(inputs: readonly Vec[], f: number, s: DncSettings, rng
   for (let it = 0; it < s.iters; it++) {
     let sub: readonly Vec[] = inputs;
     if (s.b < d) {
-      const coords = sampleCoordinates(rng, d, s.b); // ascending: the gather reads each input forward
+      const coords = rng.sampleFew(d, s.b); // ascending: the gather reads each input forward
       sub = inputs.map((x) => {
         const y = new Float64Array(s.b);
         for (let k = 0; k < s.b; k++) y[k] = x[coords[k]];

@@ -178,6 +178,23 @@ export class Rng {
     return this.shuffle(p);
   }
 
+  /**
+   * `k` distinct values of 0..n-1, ascending, uniform over k-subsets: the first k steps of a
+   * Fisher-Yates shuffle, the touched positions kept in a map, so O(k log k) for any n (`sample`
+   * shuffles all of 0..n-1; it stays as it is because placements depend on its draws).
+   */
+  sampleFew(n: number, k: number): Int32Array {
+    if (k > n || k < 0) throw new Error(`cannot sample ${k} distinct values from ${n}`);
+    const moved = new Map<number, number>();
+    const out = new Int32Array(k);
+    for (let i = 0; i < k; i++) {
+      const j = i + this.int(n - i);
+      out[i] = moved.get(j) ?? j;
+      moved.set(j, moved.get(i) ?? i);
+    }
+    return out.sort();
+  }
+
   /** `k` distinct values from 0..n-1, sorted ascending. */
   sample(n: number, k: number): number[] {
     if (k > n || k < 0) throw new Error(`cannot sample ${k} distinct values from ${n}`);

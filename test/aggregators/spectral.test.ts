@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { pairwiseSqDistances } from '../../src/aggregators/distances.js';
-import { sampleCoordinates } from '../../src/aggregators/dnc.js';
 import { centeredGram } from '../../src/aggregators/gram.js';
 import { buildAggregator, parseAggregator } from '../../src/aggregators/registry.js';
 import { MAX_WORK, binomial, smeaWork } from '../../src/aggregators/smea.js';
@@ -94,7 +93,7 @@ function bruteDnc(xs: ArrayLike<number>[], f: number, b: number, iters: number, 
   const d = xs[0].length;
   const dropped = new Array(n).fill(0);
   for (let t = 0; t < iters; t++) {
-    const coords = b < d ? Array.from(sampleCoordinates(rng, d, b)) : Array.from({ length: d }, (_, k) => k);
+    const coords = b < d ? Array.from(rng.sampleFew(d, b)) : Array.from({ length: d }, (_, k) => k);
     const sub = xs.map((x) => coords.map((k) => x[k]));
     const { proj } = topOfCovariance(
       sub,
@@ -277,19 +276,19 @@ describe('dnc', () => {
     const xs = rows([1, 1], [1, 1], [1, 1], [1, 1], [1, 1]);
     assert.deepEqual(run('dnc:c=1', xs, 2).info.selected, [0, 1, 2]);
   });
-  test('sampleCoordinates: k distinct ascending values, every k-subset equally likely', () => {
+  test('Rng.sampleFew: k distinct ascending values, every k-subset equally likely', () => {
     const rng = Rng.derive(27, 'sample');
-    assert.deepEqual(Array.from(sampleCoordinates(rng, 4, 4)), [0, 1, 2, 3]);
+    assert.deepEqual(Array.from(rng.sampleFew(4, 4)), [0, 1, 2, 3]);
     const counts = new Map<string, number>();
     for (let t = 0; t < 20000; t++) {
-      const s = Array.from(sampleCoordinates(rng, 5, 2));
+      const s = Array.from(rng.sampleFew(5, 2));
       assert.ok(s[0] < s[1] && s[0] >= 0 && s[1] < 5, String(s));
       counts.set(String(s), (counts.get(String(s)) ?? 0) + 1);
     }
     // C(5, 2) = 10 subsets, 2000 expected each (sd ~42).
     assert.equal(counts.size, 10);
     for (const [s, c] of counts) assert.ok(Math.abs(c - 2000) < 200, `${s}: ${c}`);
-    const big = sampleCoordinates(rng, 1_000_000, 10_000);
+    const big = rng.sampleFew(1_000_000, 10_000);
     assert.equal(new Set(big).size, 10_000);
     assert.ok(big.every((v, i) => v >= 0 && v < 1_000_000 && (i === 0 || v > big[i - 1])));
   });
