@@ -7,7 +7,7 @@
  * `best + delta` with delta shrinking by `ratio` each time, keeping improvements.
  */
 import { UsageError } from '../core/errors.js';
-import type { Vec } from '../core/vec.js';
+import { allFinite, type Vec } from '../core/vec.js';
 import { meanOf } from '../aggregators/mean.js';
 import { sameShape, type AttackContext } from './types.js';
 
@@ -76,6 +76,9 @@ export function lineSearch(score: (c: number) => number, p: LineSearch): number 
  * The line search's objective for messages `base + c dir` at every Byzantine rank of the step:
  * the distance from the honest mean `mu` of the rule's output on the step's messages in rank
  * order (honest ones as they are, `null` ranks sending the candidate), the rule being `ctx.rule` (the PS's, as the engine models it) or, without one, the mean.
+ * As at the PS, a non-finite message (an honest one once the run has diverged, or a candidate
+ * that overflows float32) is refused (schemes/message.ts) and the rule sees the others; with
+ * none left the objective is NaN, which the search never takes for an improvement.
  */
 export function distortion(
   ctx: AttackContext,
@@ -87,9 +90,16 @@ export function distortion(
   const d = mu.length;
   const rule = ctx.rule ?? ((xs: readonly Vec[]) => meanOf(xs));
   const sent = sameShape(ctx.own); // rounded as the message sent is
+  const refused = honest.map((m) => m !== null && !allFinite(m)); // the same for every candidate
   return (c) => {
     for (let j = 0; j < d; j++) sent[j] = (base === null ? 0 : base[j]) + c * dir[j];
-    const agg = rule(honest.map((m) => m ?? sent));
+    const sentFinite = allFinite(sent);
+    const messages: Vec[] = [];
+    for (const [i, m] of honest.entries()) {
+      if (m === null ? sentFinite : !refused[i]) messages.push(m ?? sent);
+    }
+    if (messages.length === 0) return NaN;
+    const agg = rule(messages);
     let s = 0;
     for (let j = 0; j < d; j++) {
       const e = agg[j] - mu[j];

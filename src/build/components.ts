@@ -176,7 +176,12 @@ function attackersRule(
     object ?? parseAggregator(config.aggregator),
   );
   const f = config.byzantine;
-  return (messages, step) => rule.aggregate(messages, { f, rng: Rng.derive(config.seed, 'ps', step) });
+  return (messages, step) =>
+    // The PS aborts the step when the rule's precondition fails on the messages it accepted
+    // (schemes/uncoded.ts): no aggregate, NaN (an attacker's search never counts it as a gain).
+    rule.precondition(messages.length, f) === null
+      ? rule.aggregate(messages, { f, rng: Rng.derive(config.seed, 'ps', step) })
+      : new Float64Array(messages[0]?.length ?? 0).fill(NaN);
 }
 
 /**

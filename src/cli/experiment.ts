@@ -72,7 +72,8 @@ Output folder:
 Then: draco report DIR
 
 Shipped studies: experiments/draco-vs-median.yaml, experiments/detox.yaml, experiments/solon.yaml,
-experiments/heterogeneity.yaml, experiments/paper-scale.yaml.`,
+experiments/heterogeneity.yaml, experiments/paper-scale.yaml, experiments/verify.yaml,
+experiments/peers.yaml.`,
     )
     .action(
       async (

@@ -374,6 +374,34 @@ describe('optimised coefficients (alie:optimal, ipm:optimal)', () => {
     assert.deepEqual(Array.from(again), Array.from(out));
     assert.equal(seen.length, 20);
   });
+  test('as at the PS, non-finite messages never reach the rule: an overflowing candidate, a diverged honest one', () => {
+    // Honest [1e37, 2], [3e37, 6], [5e37, 10] (float32) at ranks 1, 2, 4: mu = [3e37, 6], sigma[0]
+    // = sqrt(8/3) 1e37. z = 10: the candidates' first coordinate, -1.33e38, is below every honest
+    // one, the median is [1e37, 2]: distortion 2e37. z = 30 (and the contraction's 26 and 22.8)
+    // overflows float32 to -Infinity: the PS would refuse both Byzantine messages, so the rule
+    // sees the three honest ones (median = mu, distortion 0) instead of throwing on -Infinity.
+    const big = [Float32Array.from([1e37, 2]), Float32Array.from([3e37, 6]), Float32Array.from([5e37, 10])];
+    const seen: number[] = [];
+    const median = (xs: readonly Vec[]) => {
+      seen.push(xs.length);
+      return buildAggregator('median', { n: xs.length, f: 0 }).aggregate(xs, { f: 0, rng: Rng.derive(1) });
+    };
+    const ctx = omniCtx([null, big[0], big[1], null, big[2]], 3);
+    ctx.rule = median;
+    const out = parseAttack('alie:optimal').attack.corrupt(ctx);
+    assert.equal(out[0], Math.fround(3e37 - 10 * Math.sqrt(8 / 3) * 1e37));
+    assert.equal(seen.length, 20);
+    assert.deepEqual(seen.slice(0, 4), [5, 5, 3, 3]); // z = 0, 10, 30, 26
+    // An honest message that is not finite (a diverged run's gradient) is refused too; here it
+    // makes mu, and so every candidate, non-finite: the rule sees the two finite honest messages.
+    seen.length = 0;
+    const nan = omniCtx([null, big[0], big[1], null, Float32Array.from([NaN, 1])], 3);
+    nan.rule = median;
+    const sent = parseAttack('ipm:optimal').attack.corrupt(nan);
+    assert.ok(Number.isNaN(sent[0])); // what the PS refuses, as it refuses the honest NaN
+    assert.equal(seen.length, 20);
+    assert.ok(seen.every((k) => k === 2));
+  });
   test('spec: a bare key is a switch; bad search parameters are one-line errors', () => {
     assert.equal(parseAttack('ipm:optimal').params.optimal, 1);
     assert.equal(parseAttack('ipm').params.optimal, 0);

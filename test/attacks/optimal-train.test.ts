@@ -49,6 +49,9 @@ describe('optimised attacks in training', { concurrency: false }, () => {
       rng: Rng.derive(5, 'ps', 3),
     });
     assert.deepEqual(Array.from(ctx.rule!(xs, 3)), Array.from(expected));
+    // Too few messages for the rule (trimmed mean, b = 2, needs 5): the PS would abort the step,
+    // so there is no aggregate (NaN, never a gain for the search) rather than a rule on 3 inputs.
+    assert.ok(Array.from(ctx.rule!(xs.slice(0, 3), 3)).every((v) => Number.isNaN(v)));
     const coded = await buildContext(
       resolveConfig({ ...base, scheme: 'repetition', attack: 'ipm:optimal' }),
       'worker',
@@ -68,6 +71,21 @@ describe('optimised attacks in training', { concurrency: false }, () => {
     assert.equal(b.paramsSha256, a.paramsSha256);
     const plain = await summary({ ...cfg, attack: 'alie' });
     assert.notEqual(plain.paramsSha256, a.paramsSha256, 'the search chose a different z than z_max');
+  });
+
+  test('a run the search breaks (nnm + mean under alie:optimal) diverges and ends failed, not with a throw', async () => {
+    // NNM mixes each Byzantine with its twin (2/(n - f) of the candidate), the mean passes that on:
+    // the distortion grows without bound in z, the model blows up, and from then on the honest
+    // gradients are NaN. The attacker's model of the PS refuses them, as the PS does, instead of
+    // handing them to NNM's distances (NonFiniteInputError, which ended the process).
+    const s = await summary({
+      scheme: 'uncoded',
+      aggregator: 'mean',
+      preAggregator: 'nnm',
+      attack: 'alie:optimal',
+    });
+    assert.match(s.failed ?? '', /training diverged/);
+    assert.ok(s.abortedSteps > 0);
   });
 
   test('repetition (n = 10, r = 5) under alie:optimal and ipm:optimal: the clean model bit for bit', async () => {
