@@ -1,6 +1,7 @@
 /** `draco bench ...`: speed measurements that print medians over several runs (one file each). */
 import { Command } from 'commander';
 import { benchAggregateCommand } from './bench-aggregate.js';
+import { benchDashboardCommand } from './bench-dashboard.js';
 import { benchDecodeCommand } from './bench-decode.js';
 import { benchStepCommand } from './bench-step.js';
 import { benchThreadsCommand } from './bench-threads.js';
@@ -13,5 +14,6 @@ export function benchCommand(): Command {
     .addCommand(benchTransportCommand())
     .addCommand(benchAggregateCommand())
     .addCommand(benchDecodeCommand())
-    .addCommand(benchThreadsCommand());
+    .addCommand(benchThreadsCommand())
+    .addCommand(benchDashboardCommand());
 }

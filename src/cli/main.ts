@@ -14,6 +14,7 @@ import { listCommand } from './list.js';
 import { trainCommand } from './train.js';
 import { psCommand } from './ps.js';
 import { reportCommand } from './report.js';
+import { viewCommand } from './view.js';
 import { workerCommand } from './worker.js';
 
 export function buildProgram(): Command {
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
     .addCommand(trainCommand())
     .addCommand(experimentCommand())
     .addCommand(reportCommand())
+    .addCommand(viewCommand())
     .addCommand(benchCommand())
     .addCommand(aggregateCommand())
     .addCommand(listCommand())

@@ -1,6 +1,6 @@
 /** `draco train`: flags and config file -> one validated config -> training with progress. */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { aggregators } from '../aggregators/registry.js';
@@ -24,6 +24,19 @@ import type { StepRecord, TrainSummary } from '../train/loop.js';
 import { RunWriter } from '../train/output.js';
 import { describeLayout } from '../data/partition/summary.js';
 import { RunFailed, UsageError } from '../core/errors.js';
+import { DashboardServer, type ServeOptions } from '../dashboard/server.js';
+import { LiveRun } from '../dashboard/sources.js';
+
+/** The dashboard's port when `--dashboard` comes without one. */
+export const DEFAULT_DASHBOARD_PORT = 6060;
+
+/** A TCP port, 0 (any free one) to 65535. */
+export function parsePort(value: string): number {
+  const x = Number(value);
+  if (value.trim() === '' || !Number.isInteger(x) || x < 0 || x > 65535)
+    throw new InvalidArgumentError('expected a port number, 0 to 65535.');
+  return x;
+}
 
 /** Flag name (kebab) -> config key (camel), in the order `--help` lists them. */
 export const FLAGS: [
@@ -160,6 +173,16 @@ export function trainCommand(text: TrainCommandText = TRAIN_TEXT): Command {
     cmd.addOption(opt);
   }
   cmd.option('--quiet', 'no progress bar or summary table (errors only)');
+  cmd.addOption(
+    new Option(
+      '--dashboard [port]',
+      `serve a live dashboard of the run at http://HOST:PORT/ (default port ${DEFAULT_DASHBOARD_PORT}; 0: any free port); docs/dashboard.md`,
+    ).argParser(parsePort),
+  );
+  cmd.option(
+    '--dashboard-host <host>',
+    'address the dashboard listens on (default: 127.0.0.1, this machine only)',
+  );
   cmd.addHelpText(
     'after',
     () => `
@@ -187,7 +210,8 @@ ${text.after}`,
     // Silently ignoring an option misleads: say which scheme would read it.
     const unused = inapplicable(Object.keys({ ...fileCfg, ...flagCfg }), config, label);
     if (unused !== null) throw new UsageError(`${where}: ${unused}`);
-    await runTrain(config, opts.quiet === true);
+    const dashboard = dashboardOptions(opts);
+    await runTrain(config, opts.quiet === true, dashboard);
   });
   return cmd;
 }
@@ -209,7 +233,24 @@ export function normalizeKeys(obj: Record<string, unknown>): Record<string, unkn
   return out;
 }
 
-async function runTrain(given: TrainConfig, quiet: boolean): Promise<void> {
+/** `--dashboard [port]`, `--dashboard-host`: where to serve the live page, or null. */
+function dashboardOptions(opts: Record<string, unknown>): ServeOptions | null {
+  const host = typeof opts.dashboardHost === 'string' ? opts.dashboardHost : undefined;
+  if (opts.dashboard === undefined) {
+    if (host !== undefined) throw new UsageError('--dashboard-host needs --dashboard');
+    return null;
+  }
+  return {
+    host: host ?? '127.0.0.1',
+    port: opts.dashboard === true ? DEFAULT_DASHBOARD_PORT : (opts.dashboard as number),
+  };
+}
+
+async function runTrain(
+  given: TrainConfig,
+  quiet: boolean,
+  dashboard: ServeOptions | null = null,
+): Promise<void> {
   // Every check on the checkpoint and the output folder comes before the first write, and before
   // any engine or cluster key is touched.
   await loadPlugins(given.plugins);
@@ -260,12 +301,25 @@ async function runTrain(given: TrainConfig, quiet: boolean): Promise<void> {
   const lastAcc = ck?.meta.totals.last.accuracy;
   let acc = typeof lastAcc === 'number' ? (100 * lastAcc).toFixed(2) + '%' : '  -  ';
   let suspects = ck?.meta.totals.stats.suspects ?? 0;
+  const live = dashboard !== null ? new LiveRun() : null;
+  const server = live !== null ? new DashboardServer(live) : null;
+  if (server !== null) {
+    const url = await server.listen(dashboard!);
+    // Printed even with --quiet: the user asked for it, and with port 0 it is the only way to know.
+    process.stderr.write(`draco: dashboard at ${url}\n`);
+  }
+  let finalSummary: TrainSummary | null = null;
   try {
     const { summary, params } = await trainResolved(
       config,
       {},
       {
         onStart({ scheme, dataset, model, schedule }) {
+          live?.start(
+            config,
+            config.out !== undefined ? basename(config.out) : `${model.name} on ${dataset.name}`,
+            ck?.meta.step ?? 0,
+          );
           if (quiet) return;
           process.stderr.write(
             `draco train: ${model.name} (${model.numParams.toLocaleString('en-US')} params) on ${dataset.name} ` +
@@ -279,6 +333,7 @@ async function runTrain(given: TrainConfig, quiet: boolean): Promise<void> {
         },
         onStep(rec: StepRecord) {
           writer?.step(rec);
+          live?.step(rec);
           suspects += rec.suspects.length;
           if (rec.testAccuracy !== undefined) acc = (100 * rec.testAccuracy).toFixed(2) + '%';
           if (bar) bar.update(rec.step + 1, { loss: fmtLoss(rec.trainLoss), acc, sus: suspects });
@@ -293,6 +348,7 @@ async function runTrain(given: TrainConfig, quiet: boolean): Promise<void> {
     );
     bar?.stop();
     writer?.finish(summary, params);
+    finalSummary = summary;
     if (!quiet) printSummary(summary, config.out);
     // Loud even with --quiet: the model is not what an adversary-free run would give.
     for (const w of summary.warnings) process.stderr.write(`draco: warning: ${w}\n`);
@@ -300,6 +356,8 @@ async function runTrain(given: TrainConfig, quiet: boolean): Promise<void> {
   } finally {
     bar?.stop();
     writer?.close();
+    live?.finish(finalSummary);
+    await server?.close();
   }
 }
 

@@ -123,7 +123,15 @@ describe('study expansion', () => {
   });
 
   test('the shipped studies expand, full and quick', () => {
-    for (const name of ['draco-vs-median', 'detox', 'solon', 'heterogeneity', 'paper-scale', 'verify', 'peers']) {
+    for (const name of [
+      'draco-vs-median',
+      'detox',
+      'solon',
+      'heterogeneity',
+      'paper-scale',
+      'verify',
+      'peers',
+    ]) {
       const full = loadStudy(join(ROOT, 'experiments', `${name}.yaml`), false);
       const quick = loadStudy(join(ROOT, 'experiments', `${name}.yaml`), true);
       assert.ok(quick.runs.length < full.runs.length, name);
