@@ -10,7 +10,6 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
@@ -23,6 +22,7 @@ import { BatchSchedule } from '../../src/data/schedule.js';
 import type { Dataset } from '../../src/data/types.js';
 import { initBackend } from '../../src/models/backend.js';
 import { getModelDef } from '../../src/models/registry.js';
+import { launchChromium } from './chromium.js';
 
 const SEED = 11;
 const STEP = 3;
@@ -62,18 +62,6 @@ async function serve(): Promise<{ server: Server; url: string }> {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` };
-}
-
-/** chromium, or why it cannot be used here. */
-async function launch(): Promise<{ browser?: Browser; why?: string }> {
-  const path = process.env.CHROMIUM ?? '/usr/bin/chromium';
-  if (!existsSync(path)) return { why: `no chromium at ${path} (Debian: apt-get install chromium)` };
-  try {
-    const { chromium } = await import('playwright-core');
-    return { browser: await chromium.launch({ executablePath: path, args: ['--no-sandbox'] }) };
-  } catch (e) {
-    return { why: `chromium at ${path} did not start: ${(e as Error).message.split('\n')[0]}` };
-  }
 }
 
 interface PageArgs {
@@ -143,7 +131,7 @@ describe('one partition gradient in chromium and in node', { concurrency: false 
   let partitions: Int32Array[];
 
   before(async () => {
-    ({ browser, why } = await launch());
+    ({ browser, why } = await launchChromium());
     if (browser === undefined) return;
     await initBackend('wasm');
     ds = loadDataset('mnist');

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -17,6 +17,7 @@ import { folderSource, LiveRun } from '../../src/dashboard/sources.js';
 import { createPlacement } from '../../src/attacks/placement.js';
 import { alive, BIN, reaper, waitFor } from '../cluster/procs.js';
 import { tempDir } from '../tmp.js';
+import { launchChromium } from '../browser/chromium.js';
 
 const tmp = tempDir('draco-dashboard-');
 const spawned = reaper();
@@ -183,18 +184,6 @@ describe('dashboard server', () => {
   });
 });
 
-/** chromium, or why it cannot be used here. */
-async function browser() {
-  const path = process.env.CHROMIUM ?? '/usr/bin/chromium';
-  if (!existsSync(path)) return { why: `no chromium at ${path} (Debian: apt-get install chromium)` };
-  try {
-    const { chromium } = await import('playwright-core');
-    return { browser: await chromium.launch({ executablePath: path, args: ['--no-sandbox'] }) };
-  } catch (e) {
-    return { why: `chromium at ${path} did not start: ${(e as Error).message.split('\n')[0]}` };
-  }
-}
-
 /** Start `draco ARGS`, resolve with the process and the dashboard URL it prints. */
 async function startWithUrl(
   args: string[],
@@ -212,7 +201,7 @@ async function startWithUrl(
 
 describe('dashboard in chromium', { concurrency: false }, () => {
   test('live page of an --engine local job, then draco view of its folder', async (t) => {
-    const b = await browser();
+    const b = await launchChromium();
     if (b.browser === undefined) {
       process.stdout.write(`# skipped: ${b.why}\n`);
       t.skip(b.why);
