@@ -79,19 +79,33 @@ export function closestToMedianMean(sel: readonly Vec[], beta: number): Float64A
 /**
  * Sum of the `beta` values closest to the median in the sorted column whose rank r is
  * `a[base + r]` (r < t; ranks outside lo - beta + 1 .. lo + beta are never read).
+ *
+ * Taking them one by one from the median outward (the nearer of the next lower and next higher
+ * value, the lower on a tie) takes a window of consecutive ranks, `tl` below the median's upper
+ * neighbour and `beta - tl` from it up: the walk is the merge of two lists sorted by distance, so
+ * `tl` is the one count whose last value taken on each side comes before the first value left on
+ * the other. Finding it is a scan of the few possible counts instead of `beta` branchy steps;
+ * the window is then summed in rank order.
  */
 function closestSum(a: Float32Array | Float64Array, base: number, t: number, beta: number): number {
   const lo = (t - 1) >> 1;
   const hi = t >> 1;
   const med = (a[base + lo] + a[base + hi]) / 2;
-  let l = base + lo; // next candidate on the left (values <= med)
-  let r = base + lo + 1; // next candidate on the right
-  const end = base + t;
-  let s = 0;
-  for (let q = 0; q < beta; q++) {
-    if (r >= end || (l >= base && med - a[l] <= a[r] - med)) s += a[l--];
-    else s += a[r++];
+  const nl = lo + 1; // candidates at or below rank lo
+  const nr = t - nl;
+  let tl = Math.min(nl, beta);
+  for (let k = Math.max(0, beta - nr); k < tl; k++) {
+    const tr = beta - k;
+    // k lefts and tr rights: the last right taken (rank lo + tr) must precede the first left left
+    // out (rank lo - k), strictly (a tie goes left); the last left taken, if any, must precede the
+    // first right left out (rank lo + 1 + tr), which holds for the first k passing the first test.
+    if (tr === 0 || a[base + lo + tr] - med < med - a[base + lo - k]) {
+      tl = k;
+      break;
+    }
   }
+  let s = 0;
+  for (let r = base + lo - tl + 1, end = r + beta; r < end; r++) s += a[r];
   return s;
 }
 

@@ -224,14 +224,18 @@ describe('order statistics: network path equals the sorting path', () => {
         for (const beta of [1, 2, 3, t >> 2, t - 1, t]) {
           const got = closestToMedianMean(xs, beta);
           for (let c = 0; c < 150; c++) {
-            // The definition: sort the column, grow the run from the median outwards (ties: left).
+            // The definition: sort the column, grow the run from the median outwards (ties: left),
+            // then sum the run in rank order.
             const col = sortAsc(xs.map((x) => x[c]));
             const med = (col[(t - 1) >> 1] + col[t >> 1]) / 2;
             let l = (t - 1) >> 1;
             let r = l + 1;
+            for (let q = 0; q < beta; q++) {
+              if (r >= t || (l >= 0 && med - col[l] <= col[r] - med)) l--;
+              else r++;
+            }
             let sum = 0;
-            for (let q = 0; q < beta; q++)
-              sum += r >= t || (l >= 0 && med - col[l] <= col[r] - med) ? col[l--] : col[r++];
+            for (let k = l + 1; k < r; k++) sum += col[k];
             assert.ok(
               got[c] === sum * (1 / beta),
               `theta = ${t} beta = ${beta} ${kind} coordinate ${c}: ${got[c]} vs ${sum / beta}`,
