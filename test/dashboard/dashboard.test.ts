@@ -15,6 +15,7 @@ import { STATUSES, workerStatuses, type DashEvent } from '../../src/dashboard/ev
 import { DashboardServer } from '../../src/dashboard/server.js';
 import { folderSource, LiveRun } from '../../src/dashboard/sources.js';
 import { createPlacement } from '../../src/attacks/placement.js';
+import { generateKeySet, writeKeySet } from '../../src/cluster/keys.js';
 import { alive, BIN, reaper, waitFor } from '../cluster/procs.js';
 import { tempDir } from '../tmp.js';
 import { launchChromium } from '../browser/chromium.js';
@@ -59,6 +60,21 @@ function record(step: number, extra: Record<string, unknown> = {}) {
     },
     ...extra,
   };
+}
+
+/** Start `draco ARGS`, resolve with the process and the dashboard URL it prints. */
+async function startWithUrl(
+  args: string[],
+  pattern: RegExp,
+): Promise<{ proc: ChildProcess; url: string; stderr: () => string }> {
+  const proc = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  spawned.push(proc.pid!);
+  let err = '';
+  proc.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+  const ok = await waitFor(() => pattern.test(err) || proc.exitCode !== null, 60_000);
+  const m = pattern.exec(err);
+  assert.ok(ok && m !== null, `no dashboard address printed: ${err}`);
+  return { proc, url: m![1], stderr: () => err };
 }
 
 describe('dashboard server', () => {
@@ -182,22 +198,68 @@ describe('dashboard server', () => {
     assert.equal(badPort.status, 2);
     assert.match(badPort.stderr, /expected a port number, 0 to 65535/);
   });
-});
 
-/** Start `draco ARGS`, resolve with the process and the dashboard URL it prints. */
-async function startWithUrl(
-  args: string[],
-  pattern: RegExp,
-): Promise<{ proc: ChildProcess; url: string; stderr: () => string }> {
-  const proc = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-  spawned.push(proc.pid!);
-  let err = '';
-  proc.stderr!.on('data', (b: Buffer) => (err += b.toString()));
-  const ok = await waitFor(() => pattern.test(err) || proc.exitCode !== null, 60_000);
-  const m = pattern.exec(err);
-  assert.ok(ok && m !== null, `no dashboard address printed: ${err}`);
-  return { proc, url: m![1], stderr: () => err };
-}
+  test('draco ps --dashboard: a multi-machine run streams its steps and summary (remote engine)', async () => {
+    const dir = join(tmp, 'ps-keys');
+    writeKeySet(dir, generateKeySet(3));
+    const out = join(tmp, 'ps-run');
+    const ps = await startWithUrl(
+      [
+        'ps',
+        '--bind',
+        'tcp://127.0.0.1:*',
+        '--key',
+        join(dir, 'ps.key'),
+        '--out',
+        out,
+        '--dataset',
+        'synthetic',
+        '--workers',
+        '3',
+        '--byzantine',
+        '1',
+        '--batch',
+        '48',
+        '--steps',
+        '8',
+        '--eval-every',
+        '4',
+        '--quiet',
+        '--dashboard',
+        '0',
+      ],
+      /dashboard at (http:\S+)/,
+    );
+    const stream = readStream(`${ps.url}events`); // opened before any worker joins: all live
+    const endpoint = await (async () => {
+      await waitFor(() => /listening on (tcp:\/\/\S+)/.test(ps.stderr()), 60_000);
+      return /listening on (tcp:\/\/\S+)/.exec(ps.stderr())![1];
+    })();
+    const workers = [0, 1, 2].map((r) => {
+      const w = spawn(
+        process.execPath,
+        [BIN, 'worker', '--connect', endpoint, '--key', join(dir, `worker-${r}.key`)],
+        {
+          stdio: 'ignore',
+        },
+      );
+      spawned.push(w.pid!);
+      return w;
+    });
+    const events = await stream;
+    await waitFor(() => ps.proc.exitCode !== null && workers.every((w) => w.exitCode !== null), 60_000);
+    assert.equal(ps.proc.exitCode, 0, ps.stderr());
+    const meta = events.find((e) => e.kind === 'meta');
+    assert.equal(meta?.kind === 'meta' && meta.meta.engine, 'remote');
+    assert.deepEqual(
+      events.flatMap((e) => (e.kind === 'step' ? [e.step.step] : [])),
+      [0, 1, 2, 3, 4, 5, 6, 7],
+    );
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { paramsSha256: string };
+    const last = events[events.length - 1];
+    assert.equal(last.kind === 'summary' && last.summary.paramsSha256, summary.paramsSha256);
+  });
+});
 
 describe('dashboard in chromium', { concurrency: false }, () => {
   test('live page of an --engine local job, then draco view of its folder', async (t) => {
