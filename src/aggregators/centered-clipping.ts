@@ -2,7 +2,8 @@
  * Centered clipping (Karimireddy et al. 2021; docs/aggregators.md "Centered clipping"): start at
  * the previous step's aggregate v; repeat L times:
  * `v <- v + (1/n) sum_i (x_i - v) min(1, tau / ||x_i - v||)`. Stateful: each `create()` instance
- * remembers its last output (zeros before the first call); `ctx.previous` overrides it. Its
+ * remembers its last output (zeros before the first call), kept in checkpoints (saveState);
+ * `ctx.previous` overrides it. Its
  * guarantee needs a small Byzantine fraction; we require n > 2f. tau is in the units of the inputs
  * (uncoded: per-partition gradient sums). Cost O(L nd).
  */
@@ -70,6 +71,16 @@ export const centeredClippingDef: AggregatorDef = {
         if (ctx.info) ctx.info.iterations = L;
         last = Float64Array.from(out);
         return out;
+      },
+      // The last output's bytes (base64: exact, unlike decimal text of 1e6 numbers' worth).
+      saveState: () => ({ last: last === null ? null : Buffer.from(last.buffer).toString('base64') }),
+      loadState(state: unknown) {
+        const b64 = (state as { last?: unknown } | null)?.last;
+        if (b64 === null || b64 === undefined) last = null;
+        else if (typeof b64 === 'string') {
+          const bytes = Buffer.from(b64, 'base64');
+          last = new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+        } else throw new UsageError('centered-clipping: the checkpoint holds no valid rule state');
       },
     };
   },

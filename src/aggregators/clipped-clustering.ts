@@ -36,6 +36,22 @@ export class RunningMedian {
     else if (this.hi.length > this.lo.length) heapPush(this.lo, -heapPop(this.hi));
   }
 
+  /** The heaps as they are (a checkpoint's rule state: JSON numbers round-trip exactly). */
+  toState(): { lo: number[]; hi: number[] } {
+    return { lo: [...this.lo], hi: [...this.hi] };
+  }
+
+  static fromState(state: unknown): RunningMedian {
+    const st = state as { lo?: unknown; hi?: unknown } | null;
+    const ok = (a: unknown): a is number[] => Array.isArray(a) && a.every((v) => typeof v === 'number');
+    if (!ok(st?.lo) || !ok(st?.hi))
+      throw new UsageError('clipped-clustering: the checkpoint holds no valid rule state');
+    const m = new RunningMedian();
+    m.lo = [...st.lo];
+    m.hi = [...st.hi];
+    return m;
+  }
+
   /** NaN when empty. */
   median(): number {
     if (this.lo.length === 0) return NaN;
@@ -217,8 +233,7 @@ export const clippedClusteringDef: AggregatorDef = {
     if (history !== 0 && history !== 1)
       throw new UsageError(`clipped-clustering: history must be 0 (this call's norms) or 1 (got ${history})`);
     // history=1 (the default) is the published rule and Blades': the threshold follows norms
-    // over the whole run. The checkpoint keeps no rule state, so a resumed run starts it empty and
-    // does not continue bit for bit (as centered clipping's last output); history=0 does.
+    // over the whole run, kept in checkpoints (saveState) so a resumed run continues bit for bit.
     let seen = new RunningMedian();
     return {
       name: 'clipped-clustering',
@@ -228,6 +243,10 @@ export const clippedClusteringDef: AggregatorDef = {
       aggregate(inputs, ctx) {
         if (history === 0) seen = new RunningMedian();
         return clippedClustering(inputs, { maxtau, single }, seen, ctx.info);
+      },
+      saveState: () => seen.toState(),
+      loadState(state: unknown) {
+        seen = RunningMedian.fromState(state);
       },
     };
   },

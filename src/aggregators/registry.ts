@@ -104,6 +104,9 @@ export function composeAggregator(pre: readonly PreAggregator[], rule: Aggregato
       for (const p of pre) xs = p.apply(xs, ctx);
       return rule.aggregate(xs, ctx);
     },
+    // Pre-aggregators keep no state; the rule's travels through.
+    saveState: rule.saveState?.bind(rule),
+    loadState: rule.loadState?.bind(rule),
   };
 }
 

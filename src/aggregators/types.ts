@@ -64,6 +64,12 @@ export interface Aggregator {
   precondition(n: number, f: number): string | null;
   /** Aggregate `inputs` (all the same length, n >= 1). Returns a fresh float64 vector. */
   aggregate(inputs: readonly Vec[], ctx: AggregatorContext): Float64Array;
+  /**
+   * Stateful rules (centered clipping, clipped clustering): what a checkpoint must keep for a
+   * resumed run to continue bit for bit (JSON-serialisable), and its restoration on resume.
+   */
+  saveState?(): unknown;
+  loadState?(state: unknown): void;
 }
 
 /**

@@ -35,6 +35,7 @@ import { meanOf } from '../aggregators/mean.js';
 import { coordinateMedian } from '../aggregators/median.js';
 import { buildAggregator, resolveAggregator, ruleName } from '../aggregators/registry.js';
 import type { Aggregator } from '../aggregators/types.js';
+import { ruleState } from './rule-state.js';
 import { groupAssignment, groupSpans, repetitionGroups, voteGroup, type VoteRule } from './repetition.js';
 import type { DecodeContext, DecodeResult, GradientOracle, Scheme, SchemeOptions } from './types.js';
 
@@ -178,6 +179,8 @@ export function createDetox(opts: SchemeOptions): Scheme {
     },
     encode: (worker: number, gradient: GradientOracle) => gradient(assignment[worker]),
     tasks: (worker: number) => [assignment[worker]],
+    // A stateful robust stage (rule mode: centered clipping...) keeps its state in checkpoints.
+    ...ruleState(aggregator),
     decode(messages: readonly (Vec | null)[], ctx: DecodeContext): DecodeResult {
       if (aggregator === null) throw new Error('detox: a worker-side scheme cannot decode');
       const suspects: number[] = [];

@@ -14,6 +14,7 @@ import { resolveAggregator, ruleName } from '../aggregators/registry.js';
 import type { Aggregator } from '../aggregators/types.js';
 import { signMajorityPacked } from '../aggregators/sign-majority.js';
 import { signBitsMessage } from './message.js';
+import { ruleState } from './rule-state.js';
 import type { DecodeContext, DecodeResult, GradientOracle, Scheme, SchemeOptions } from './types.js';
 
 export function createUncoded(opts: SchemeOptions): Scheme {
@@ -45,6 +46,7 @@ export function createUncoded(opts: SchemeOptions): Scheme {
     describe: () =>
       `${n} workers, one partition each, aggregated by ${label} (f = ${s})${signs ? ', 1-bit signs' : ''}`,
     tasks: (worker: number) => [assignment[worker]],
+    ...ruleState(aggregator),
     encode(worker: number, gradient: GradientOracle): Vec {
       const g = gradient(assignment[worker]);
       // The packed bytes travel through the Vec-typed message path; the PS validates them as

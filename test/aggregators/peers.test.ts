@@ -13,6 +13,9 @@ import { parseAttack } from '../../src/attacks/registry.js';
 import { Rng } from '../../src/core/rng.js';
 import type { Vec } from '../../src/core/vec.js';
 import { train } from '../../src/index.js';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from '../tmp.js';
 
 const rows = (...xs: number[][]) => xs.map((x) => Float64Array.from(x));
 function run(rule: string, inputs: Vec[], f: number) {
@@ -256,4 +259,46 @@ describe("ByzFL's conventions on request (krum:byzfl, multi-krum:byzfl, alie:sam
     const one = { ...ctx, honest: [rows([1, 2])[0], null, null, null], byzantine: [1, 2, 3] };
     assert.throws(() => parseAttack('alie:sample').attack.corrupt(one), /needs at least two honest workers/);
   });
+});
+
+describe('stateful rules continue bit for bit across --resume', () => {
+  const tmp = tempDir('draco-stateful-');
+  for (const [label, extra] of [
+    ['centered-clipping', { scheme: 'uncoded', aggregator: 'centered-clipping' }],
+    ['clipped-clustering', { scheme: 'uncoded', aggregator: 'clipped-clustering' }],
+    [
+      'detox rule mode, nnm + centered-clipping',
+      { scheme: 'detox', detoxMode: 'rule', preAggregator: 'nnm', aggregator: 'centered-clipping' },
+    ],
+  ] as const) {
+    test(label, async () => {
+      const opts = {
+        dataset: 'synthetic',
+        workers: 6,
+        byzantine: 1,
+        attack: 'reverse',
+        batch: 24,
+        steps: 8,
+        evalEvery: 0,
+        ...extra,
+      };
+      const whole = await train(opts);
+      const dir = join(tmp, label.replace(/\W+/g, '-'));
+      mkdirSync(dir);
+      // A crash after the checkpoint of step 4: the rule's state must come from the checkpoint.
+      await assert.rejects(
+        train(
+          { ...opts, checkpointEvery: 4, out: dir },
+          {
+            onStep: (rec) => {
+              if (rec.step === 4) throw new Error('crash');
+            },
+          },
+        ),
+        /crash/,
+      );
+      const resumed = await train({ ...opts, checkpointEvery: 4, out: dir, resume: dir });
+      assert.equal(resumed.summary.paramsSha256, whole.summary.paramsSha256);
+    });
+  }
 });
