@@ -330,7 +330,8 @@ describe('dashboard in chromium', { concurrency: false }, () => {
           Record<string, number | string>[]
         >;
       await page.waitForFunction(
-        "window.dracoViews && window.dracoViews['acc-chart'].data('rows').length > 0",
+        // (A view not yet run has no dataset: null until its first rows are drawn.)
+        "(window.dracoViews?.['acc-chart']?.data('rows')?.length ?? 0) > 0",
         null,
         {
           timeout: 60_000,
@@ -340,7 +341,7 @@ describe('dashboard in chromium', { concurrency: false }, () => {
       assert.equal(await page.locator('#loss-chart canvas').count(), 1);
       // The Byzantine worker is marked suspect in the strip (only it), and in the table.
       await page.waitForFunction(
-        `window.dracoViews.strip.data('rows').some((r) => r.worker === ${byzRank} && r.status === 'suspect')`,
+        `(window.dracoViews?.strip?.data('rows') ?? []).some((r) => r.worker === ${byzRank} && r.status === 'suspect')`,
         null,
         { timeout: 60_000 },
       );
