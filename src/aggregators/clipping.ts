@@ -6,6 +6,7 @@
  * clips to), so it follows the gradients' scale without a unit to tune. Cost O(nd).
  */
 import { UsageError } from '../core/errors.js';
+import { quantile } from '../core/stats.js';
 import { norm2, type Vec } from '../core/vec.js';
 import { assertFinite } from './finite.js';
 import type { PreAggregatorDef } from './types.js';
@@ -24,15 +25,6 @@ export function norms(inputs: readonly Vec[]): number[] {
   const ns = inputs.map(norm2);
   if (!ns.every((v) => v <= Number.MAX_VALUE)) assertFinite(inputs);
   return ns;
-}
-
-/** The q-quantile of `values` (q in [0, 1]), interpolating linearly between order statistics. */
-export function quantile(values: readonly number[], q: number): number {
-  const v = [...values].sort((a, b) => a - b);
-  const pos = (v.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.min(lo + 1, v.length - 1);
-  return v[lo] + (pos - lo) * (v[hi] - v[lo]);
 }
 
 export const clippingDef: PreAggregatorDef = {

@@ -1,4 +1,4 @@
-/** Small statistics shared by the training summary and the bench commands. */
+/** Small statistics shared by the training summary, the bench commands and the rules that clip to an order statistic. */
 
 /** Median of `xs` (mean of the two middle values for an even count); NaN when empty. */
 export function median(xs: readonly number[]): number {
@@ -6,6 +6,15 @@ export function median(xs: readonly number[]): number {
   const a = [...xs].sort((p, q) => p - q);
   const m = a.length >> 1;
   return a.length % 2 ? a[m] : (a[m - 1] + a[m]) / 2;
+}
+
+/** The q-quantile of `values` (q in [0, 1]), interpolating linearly between order statistics. */
+export function quantile(values: readonly number[], q: number): number {
+  const v = [...values].sort((a, b) => a - b);
+  const pos = (v.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.min(lo + 1, v.length - 1);
+  return v[lo] + (pos - lo) * (v[hi] - v[lo]);
 }
 
 /**
