@@ -107,4 +107,5 @@ export type {
 // Basics
 export { RunFailed, UsageError } from './core/errors.js';
 export { Rng, type RngKey } from './core/rng.js';
-export { sha256Hex, type Vec } from './core/vec.js';
+export { type Vec } from './core/vec.js';
+export { sha256Hex } from './core/hash.js';

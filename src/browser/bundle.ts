@@ -32,20 +32,31 @@ export function wasmDir(): string {
   return dirname(fileURLToPath(import.meta.resolve('@tensorflow/tfjs-backend-wasm')));
 }
 
-let bundled: Promise<string> | null = null;
+const bundled = new Map<string, Promise<string>>();
 
 /**
  * The browser bundle of src/browser/gradient.ts: an IIFE that defines `globalThis.draco`. Built
  * once per process; `@tensorflow/tfjs` is bundled as tfjs-core alone (src/browser/tfjs-core.ts).
  */
 export function workerBundle(): Promise<string> {
-  bundled ??= (async () => {
+  return bundleOf('gradient.js', 'draco');
+}
+
+/** The volunteers' Web Worker (src/browser/volunteer-worker.ts), an IIFE run for its effect. */
+export function volunteerBundle(): Promise<string> {
+  return bundleOf('volunteer-worker.js');
+}
+
+function bundleOf(entry: string, globalName?: string): Promise<string> {
+  let p = bundled.get(entry);
+  if (p !== undefined) return p;
+  p = (async () => {
     const { build } = await import('esbuild');
     const out = await build({
-      entryPoints: [join(here, 'gradient.js')],
+      entryPoints: [join(here, entry)],
       bundle: true,
       format: 'iife',
-      globalName: 'draco',
+      globalName,
       platform: 'browser',
       target: 'es2020',
       alias: { '@tensorflow/tfjs': join(here, 'tfjs-core.js') },
@@ -60,8 +71,9 @@ export function workerBundle(): Promise<string> {
     }
     return out.outputFiles[0].text;
   })();
-  bundled.catch(() => (bundled = null));
-  return bundled;
+  bundled.set(entry, p);
+  p.catch(() => bundled.delete(entry));
+  return p;
 }
 
 export interface Asset {
@@ -74,13 +86,38 @@ export interface Asset {
  * WASM_PREFIX (served as application/wasm, which streaming compilation needs).
  */
 export async function workerAssets(): Promise<Map<string, Asset>> {
+  const files = wasmAssets();
+  files.set(BUNDLE_PATH, { type: JS, body: Buffer.from(await workerBundle()) });
+  return files;
+}
+
+const JS = 'text/javascript; charset=utf-8';
+
+function wasmAssets(): Map<string, Asset> {
   const files = new Map<string, Asset>();
-  files.set(BUNDLE_PATH, {
-    type: 'text/javascript; charset=utf-8',
-    body: Buffer.from(await workerBundle()),
-  });
   for (const f of WASM_FILES) {
     files.set(WASM_PREFIX + f, { type: 'application/wasm', body: readFileSync(join(wasmDir(), f)) });
   }
+  return files;
+}
+
+/** Where the volunteers' page finds its Web Worker. */
+export const VOLUNTEER_WORKER_PATH = '/volunteer-worker.js';
+
+const PAGE = join(here, '..', '..', '..', 'assets', 'volunteer');
+
+/**
+ * The volunteers' page (assets/volunteer: '/', its script and style), its Web Worker bundle at
+ * VOLUNTEER_WORKER_PATH and the wasm binaries: what `draco ps --volunteers` serves.
+ */
+export async function volunteerAssets(): Promise<Map<string, Asset>> {
+  const files = wasmAssets();
+  files.set(VOLUNTEER_WORKER_PATH, { type: JS, body: Buffer.from(await volunteerBundle()) });
+  files.set('/', { type: 'text/html; charset=utf-8', body: readFileSync(join(PAGE, 'index.html')) });
+  files.set('/volunteer.js', { type: JS, body: readFileSync(join(PAGE, 'volunteer.js')) });
+  files.set('/volunteer.css', {
+    type: 'text/css; charset=utf-8',
+    body: readFileSync(join(PAGE, 'volunteer.css')),
+  });
   return files;
 }

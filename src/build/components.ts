@@ -29,10 +29,12 @@ import {
 } from '../models/tfjs.js';
 import { loadLayersModelFile } from '../models/tfjs-files.js';
 import type { TrainableModel } from '../models/types.js';
-import { createScheme, type SchemeDef } from '../schemes/registry.js';
+import type { SchemeDef } from '../schemes/registry.js';
+import { buildScheme } from './scheme.js';
 import type { Placement } from '../attacks/placement.js';
-import type { Scheme } from '../schemes/types.js';
 import { isModelFile, usesRule, type TrainConfig } from './config.js';
+
+export { buildScheme };
 import { loadPlugins } from './plugins.js';
 
 /** A user's objects standing in for the config's names (each optional). */
@@ -104,35 +106,6 @@ function seededInit(model: TrainableModel & { layout?(): { shape: number[] }[] }
     o += size;
   }
   model.setParams(p);
-}
-
-/** The scheme a config describes for a model of `d` parameters. Workers build theirs too. */
-export function buildScheme(
-  config: TrainConfig,
-  d: number,
-  role: 'ps' | 'worker',
-  aggregator?: Aggregator,
-  def?: SchemeDef,
-): Scheme {
-  const opts = {
-    n: config.workers,
-    s: config.byzantine,
-    d,
-    r: config.redundancy,
-    aggregator: aggregator ?? config.aggregator,
-    preAggregator: config.preAggregator,
-    noMajority: config.noMajority,
-    ban:
-      config.ban === 'on' ||
-      (config.ban === 'auto' && (config.placement === 'fixed' || config.placement === 'worst')),
-    detoxMode: config.detoxMode,
-    detoxBuckets: config.detoxBuckets,
-    compression: config.compression,
-    messageDtype: config.messageDtype,
-    seed: config.seed,
-    role,
-  };
-  return def !== undefined ? def.create(opts) : createScheme(config.scheme, opts);
 }
 
 /** What a config's run computes with. `role` 'worker': a worker process (it never decodes). */

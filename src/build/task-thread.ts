@@ -6,7 +6,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { PoolReply, PoolRequest } from '../cluster/task-pool.js';
-import { computeTask, contextFingerprint, type WorkerContext } from '../cluster/worker-step.js';
+import { computeTask, type WorkerContext } from '../cluster/worker-step.js';
+import { contextFingerprint } from '../cluster/task-pool.js';
 import { buildWorkerContext } from './components.js';
 import { resolveConfig } from './config.js';
 

@@ -39,14 +39,26 @@ import {
   type Header,
 } from './protocol.js';
 import type { Engine, StepRequest, StepResult, WorkerReport } from './types.js';
+import type { PackedSamples } from './samples.js';
 import type { ServerTransport } from './transport.js';
+import { VolunteerDesk } from './volunteers.js';
 import { ZmqServer } from './zmq-transport.js';
 
 export interface ProcessEngineOptions {
   /** ZeroMQ endpoint to bind, e.g. tcp://127.0.0.1:* (random port) or tcp://0.0.0.0:5555. */
   bind: string;
-  /** The PS's key file, parsed (keys.ts): its CURVE server key and every rank's key. */
-  keys: PsKeys;
+  /**
+   * The PS's key file, parsed (keys.ts): its CURVE server key and every rank's key. Without it
+   * (a run of volunteers only) nothing listens on `bind`.
+   */
+  keys?: PsKeys;
+  /**
+   * Browser workers (volunteers.ts): their sockets are a second transport, their ranks proven
+   * with the desk's lease keys; each step, a volunteer gets its partitions' samples (DATA,
+   * `volunteerData`) before STEP.
+   */
+  volunteers?: VolunteerDesk;
+  volunteerData?: (rank: number, step: number) => PackedSamples;
   /**
    * The run's description sent to workers in CONFIG (JSON): what `WorkerOptions.build` turns
    * into a worker's model, data, scheme and attack.
@@ -105,7 +117,9 @@ export class ProcessEngine implements Engine {
   /** Handshake frames answered (HELLO -> CHALLENGE, AUTH -> session), for accounting in tests. */
   readonly handshakeTotals = { challenges: 0, sessions: 0, evictions: 0 };
   private pending = new Map<string, number>();
-  private readonly net: ServerTransport;
+  /** The Node workers' transport (null: volunteers only). */
+  private readonly net: ServerTransport | null;
+  private readonly desk: VolunteerDesk | null;
   /** By rank: the connection that proved the rank's key last. */
   private readonly sessions: (Session | null)[];
   /** Routing id (hex) -> the rank it authenticated as. */
@@ -129,7 +143,11 @@ export class ProcessEngine implements Engine {
 
   constructor(protected readonly o: ProcessEngineOptions) {
     this.n = o.scheme.n;
-    if (o.keys.workers < this.n) {
+    if (o.keys === undefined && o.volunteers === undefined)
+      throw new UsageError(
+        'the PS needs a key file (draco keys) for its workers, or volunteers (--volunteers)',
+      );
+    if (o.keys !== undefined && o.keys.workers < this.n) {
       throw new UsageError(
         `the PS key file holds keys for ${o.keys.workers} workers, the run has ${this.n}: make a key set with \`draco keys --workers ${this.n}\``,
       );
@@ -139,22 +157,40 @@ export class ProcessEngine implements Engine {
     this.maxPayload = o.maxPayload ?? Math.max(o.scheme.messageLength * 8, 1024);
     // Beyond maxMessageSize the transport drops the frame and the connection before buffering it.
     const limits = { maxMessageSize: this.maxPayload + OVERSIZE_BAND, receiveHighWaterMark: RECEIVE_HWM };
+    const keys = o.keys;
     this.net =
-      o.transport?.(limits) ??
-      // Only the run's ranks may connect (the key file may hold more).
-      new ZmqServer({ curve: o.keys.curve, admit: o.keys.workerCurve.slice(0, this.n), ...limits });
+      keys === undefined
+        ? null
+        : (o.transport?.(limits) ??
+          // Only the run's ranks may connect (the key file may hold more).
+          new ZmqServer({ curve: keys.curve, admit: keys.workerCurve.slice(0, this.n), ...limits }));
+    this.desk = o.volunteers ?? null;
     this.configBytes = Buffer.from(JSON.stringify(o.description), 'utf8');
   }
 
   /** Bind and start receiving. A bad or busy address is a UsageError with one line. */
   async bind(): Promise<void> {
-    try {
-      this.endpoint = await this.net.bind(this.o.bind);
-    } catch (e) {
-      throw new UsageError(bindError(this.o.bind, e));
+    const net = this.net;
+    if (net !== null) {
+      try {
+        this.endpoint = await net.bind(this.o.bind);
+      } catch (e) {
+        throw new UsageError(bindError(this.o.bind, e));
+      }
     }
-    this.loop = this.receiveLoop();
-    this.watch = this.watchHandshakes();
+    const desk = this.desk;
+    if (desk !== null) {
+      desk.heldElsewhere = (rank) => {
+        const s = this.sessions[rank];
+        return s !== null && !VolunteerDesk.isVolunteer(s.id);
+      };
+      desk.onLeave = (id, rank) => this.left(id, rank);
+      await desk.bind();
+    }
+    this.loop = Promise.all([net, desk].map((t) => (t === null ? null : this.receiveLoop(t)))).then(
+      () => undefined,
+    );
+    this.watch = net === null ? null : this.watchHandshakes(net);
   }
 
   /** Wait until every rank is READY (or gone), at most startupTimeoutMs. Returns the ready count. */
@@ -226,7 +262,7 @@ export class ProcessEngine implements Engine {
     this.closed = true;
     await Promise.race([this.sendChain, new Promise((r) => setTimeout(r, 200))]);
     // Let the BYEs leave.
-    await this.net.close(500);
+    await Promise.all([this.net?.close(500), this.desk?.close(500)]);
     await this.loop?.catch(() => undefined);
     await this.watch?.catch(() => undefined);
     this.current?.done();
@@ -249,8 +285,10 @@ export class ProcessEngine implements Engine {
 
   /** Serialise sends: a transport takes one send at a time. */
   private sendTo(id: Buffer, frames: Buffer[]): void {
+    const t = VolunteerDesk.isVolunteer(id) ? this.desk : this.net;
+    if (t === null) return;
     this.sendChain = this.sendChain.then(
-      () => this.net.send(id, frames).catch(() => undefined),
+      () => t.send(id, frames).catch(() => undefined),
       () => undefined,
     );
   }
@@ -258,6 +296,12 @@ export class ProcessEngine implements Engine {
   private sendStep(rank: number): void {
     const c = this.current;
     if (c === null) return;
+    const s = this.sessions[rank];
+    if (s !== null && VolunteerDesk.isVolunteer(s.id) && this.o.volunteerData !== undefined) {
+      // A volunteer holds no dataset: first the samples of its partitions at this step.
+      const d = this.o.volunteerData(rank, c.step);
+      this.send(rank, { type: MsgType.DATA, dtype: d.dtype, step: c.step }, vecBytes(d.bytes));
+    }
     this.send(rank, { type: MsgType.STEP, dtype: Dtype.FLOAT32, step: c.step }, c.stepPayload);
   }
 
@@ -274,8 +318,8 @@ export class ProcessEngine implements Engine {
     if (waiting === 0) c.done();
   }
 
-  private async receiveLoop(): Promise<void> {
-    for await (const [id, parts] of this.net.messages()) {
+  private async receiveLoop(net: ServerTransport): Promise<void> {
+    for await (const [id, parts] of net.messages()) {
       try {
         this.handle(id, parts);
       } catch {
@@ -286,8 +330,8 @@ export class ProcessEngine implements Engine {
   }
 
   /** Connections that failed the CURVE handshake (unknown key, garbage, a replayed capture). */
-  private async watchHandshakes(): Promise<void> {
-    for await (const why of this.net.refusals())
+  private async watchHandshakes(net: ServerTransport): Promise<void> {
+    for await (const why of net.refusals())
       this.reject(why === 'key' ? 'handshake refused: key not in the run' : 'handshake refused: protocol');
   }
 
@@ -329,9 +373,30 @@ export class ProcessEngine implements Engine {
     }
   }
 
+  /**
+   * The key `id` proves `rank` with: a volunteer socket's lease key (only for the rank leased to
+   * it), else the key file's rank key; null when there is none.
+   */
+  private rankKey(id: Buffer, rank: number): Buffer | null {
+    if (VolunteerDesk.isVolunteer(id)) return this.desk?.leaseKey(id, rank) ?? null;
+    return this.o.keys?.rankKeys[rank] ?? null;
+  }
+
+  /** A volunteer's socket closed: if it still held `rank`, the rank is gone until a tab takes it. */
+  private left(id: Buffer, rank: number): void {
+    const peer = id.toString('hex');
+    const s = this.sessions[rank];
+    this.peerRank.delete(peer);
+    this.challenges.delete(peer);
+    if (s === null || s.peer !== peer) return;
+    this.sessions[rank] = null;
+    this.markGone(rank);
+  }
+
   /** HELLO under the rank key: answer with a fresh challenge (nothing else is revealed). */
   private hello(id: Buffer, peer: string, h: Header, parts: Buffer[]): void {
-    if (!authentic(parts, this.o.keys.rankKeys[h.rank])) return this.reject('bad mac');
+    const key = this.rankKey(id, h.rank);
+    if (key === null || !authentic(parts, key)) return this.reject('bad mac');
     const nw = parts[1];
     if (nw.byteLength !== NONCE) return this.reject('bad hello');
     const nonces = Buffer.concat([nw, randomBytes(NONCE)]);
@@ -343,18 +408,14 @@ export class ProcessEngine implements Engine {
     this.handshakeTotals.challenges++;
     this.sendTo(
       id,
-      buildMessage(
-        this.o.keys.rankKeys[h.rank],
-        { type: MsgType.CHALLENGE, rank: h.rank, session: this.session },
-        nonces,
-      ),
+      buildMessage(key, { type: MsgType.CHALLENGE, rank: h.rank, session: this.session }, nonces),
     );
   }
 
   /** AUTH: both nonces of this peer's outstanding challenge, under the rank key. */
   private auth(id: Buffer, peer: string, h: Header, parts: Buffer[]): void {
-    const key = this.o.keys.rankKeys[h.rank];
-    if (!authentic(parts, key)) return this.reject('bad mac');
+    const key = this.rankKey(id, h.rank);
+    if (key === null || !authentic(parts, key)) return this.reject('bad mac');
     const ch = this.challenges.get(peer);
     // A replayed AUTH answers a challenge that is gone (or was never this peer's).
     if (ch === undefined || ch.rank !== h.rank || h.session !== this.session || !ch.nonces.equals(parts[1]))

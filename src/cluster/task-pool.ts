@@ -8,8 +8,21 @@
  * A thread that fails (throws, runs out of memory, exits) fails the step with its error: the run
  * stops loudly rather than continue on fewer threads with a different timing story.
  */
+import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
-import type { Task, TaskSpec } from './worker-step.js';
+import type { Task, TaskSpec, WorkerContext } from './worker-step.js';
+
+/**
+ * What must agree between two builds of one run for their gradients to agree: the parameter count,
+ * the partitions, and a hash of the training set (inputs and labels). A thread whose loader gives
+ * other data is refused at the start instead of computing other gradients.
+ */
+export function contextFingerprint(ctx: WorkerContext): string {
+  const { x, y, n } = ctx.dataset.train;
+  const h = createHash('sha256');
+  for (const a of [x, y]) h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  return `${ctx.model.numParams} params, ${ctx.scheme.numPartitions} partitions, ${n} training samples, data ${h.digest('hex').slice(0, 16)}`;
+}
 
 /** Main thread -> task thread. */
 export type PoolRequest = {

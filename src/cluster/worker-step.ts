@@ -16,7 +16,6 @@
  * distinct task, i.e. n / r gradients for the repetition code and n for uncoded, on that worker;
  * no extra traffic, and the PS learns nothing it could not compute.
  */
-import { createHash } from 'node:crypto';
 import { Rng } from '../core/rng.js';
 import type { Vec } from '../core/vec.js';
 import type { Attack } from '../attacks/types.js';
@@ -72,18 +71,6 @@ export interface Task {
   samples: number;
   ms: number;
   poisoned: boolean;
-}
-
-/**
- * What must agree between two builds of one run for their gradients to agree: the parameter count,
- * the partitions, and a hash of the training set (inputs and labels). A thread whose loader gives
- * other data is refused at the start instead of computing other gradients.
- */
-export function contextFingerprint(ctx: WorkerContext): string {
-  const { x, y, n } = ctx.dataset.train;
-  const h = createHash('sha256');
-  for (const a of [x, y]) h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
-  return `${ctx.model.numParams} params, ${ctx.scheme.numPartitions} partitions, ${n} training samples, data ${h.digest('hex').slice(0, 16)}`;
 }
 
 /** A gradient task: the partitions' union, with labels poisoned or not. */

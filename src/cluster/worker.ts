@@ -21,8 +21,7 @@ import {
   buildMessage,
   checkEndpoint,
   Dtype,
-  dtypeOf,
-  FLAG_POISONED,
+  gradHeader,
   MsgType,
   payloadVec,
   readFrame,
@@ -272,19 +271,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
         for (let off = d * 4; off < payload.byteLength; off += 4) byzantine.push(payload.readUInt32LE(off));
         const out = computeWorkerMessage(ctx, rank, header.step, params, byzantine);
         steps++;
-        await up(
-          {
-            type: MsgType.GRAD,
-            dtype: dtypeOf(out.message),
-            flags: out.poisoned ? FLAG_POISONED : 0,
-            step: header.step,
-            computeUs: out.computeMs * 1000,
-            encodeUs: out.encodeMs * 1000,
-            lossSum: out.lossSum,
-            samples: out.samples,
-          },
-          vecBytes(out.message),
-        );
+        await up(gradHeader(out, header.step), vecBytes(out.message));
         continue;
       }
       if (header.type === MsgType.ECHO)

@@ -3,7 +3,6 @@
  * arrays": tfjs ops are far too slow for stacking and combining a handful of long vectors; these
  * loops are memory-bound).
  */
-import { createHash } from 'node:crypto';
 
 /** A message or gradient vector. Float32 for plain gradients; Float64 for coded messages. */
 export type Vec = Float32Array | Float64Array;
@@ -41,11 +40,6 @@ export function fastHash(x: Vec): number {
     h = Math.imul(h, 0x01000193);
   }
   return h >>> 0;
-}
-
-/** sha256 of the vector's bytes as stored (little-endian on every platform Node supports). */
-export function sha256Hex(x: Vec): string {
-  return createHash('sha256').update(u8(x)).digest('hex');
 }
 
 /** L2 norm, accumulated in float64. */

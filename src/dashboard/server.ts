@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UsageError } from '../core/errors.js';
+import { listenHttp } from '../core/http.js';
 import type { DashEvent } from './events.js';
 
 /** A run the server streams: its events so far, and whether more will come. */
@@ -66,22 +66,7 @@ export class DashboardServer {
   async listen(opts: ServeOptions): Promise<string> {
     const server = createServer((req, res) => this.handle(req, res));
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (e: NodeJS.ErrnoException) => {
-        const why =
-          e.code === 'EADDRINUSE'
-            ? `port ${opts.port} is in use on ${opts.host} (pick another, or 0 for any free port)`
-            : e.code === 'EACCES'
-              ? `not allowed to listen on port ${opts.port} (ports below 1024 need privileges)`
-              : `cannot listen on ${opts.host}:${opts.port}: ${e.code ?? e.message}`;
-        reject(new UsageError(`dashboard: ${why}`));
-      });
-      server.listen(opts.port, opts.host, () => resolve());
-    });
-    const addr = server.address();
-    const port = typeof addr === 'object' && addr !== null ? addr.port : opts.port;
-    const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
-    return `http://${host}:${port}/`;
+    return listenHttp(server, opts.host, opts.port, 'dashboard');
   }
 
   /** End every stream (a live run's final events were already written) and stop listening. */

@@ -8,7 +8,8 @@
 import { UsageError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { median } from '../core/stats.js';
-import { allFinite, sha256Hex, type Vec } from '../core/vec.js';
+import { allFinite, type Vec } from '../core/vec.js';
+import { sha256Hex } from '../core/hash.js';
 import { arenaFor } from '../core/simd/arena.js';
 import type { Placement } from '../attacks/placement.js';
 import type { Engine, StepResult } from '../cluster/types.js';

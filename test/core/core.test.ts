@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { decodeNpy, encodeNpy } from '../../src/core/npy.js';
 import { Rng } from '../../src/core/rng.js';
-import { bytesEqual, fastHash, sha256Hex } from '../../src/core/vec.js';
+import { bytesEqual, fastHash } from '../../src/core/vec.js';
+import { sha256Hex } from '../../src/core/hash.js';
 
 describe('Rng', () => {
   test('derive is a pure function of (seed, keys); keys separate streams', () => {
