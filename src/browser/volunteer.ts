@@ -29,6 +29,7 @@ import {
   MAC_BYTES,
   MsgType,
   readHeader,
+  RUN_OVER,
   writeHeader,
   type Header,
 } from '../cluster/wire.js';
@@ -103,6 +104,9 @@ export interface Volunteer {
   done: Promise<VolunteerStatus>;
 }
 
+/** How long a tab waits before it asks the PS again (no free rank, or the PS went away). */
+const RETRY_MS = 3000;
+
 const b64 = (s: string) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
 
 const equal = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
@@ -167,6 +171,7 @@ export function runVolunteer(o: VolunteerOptions): Volunteer {
     }
   }
 
+  let last: Session | null = null;
   const connect = () => {
     if (ended) return;
     const sock = (
@@ -193,7 +198,10 @@ export function runVolunteer(o: VolunteerOptions): Volunteer {
               retry = setTimeout(connect, lease.retryMs);
               return;
             }
+            // A new lease after a reconnect: the last one's model goes.
+            last?.dispose();
             session = new Session(lease, sock, wc, own, o.wasmPath, st, show, end);
+            last = session;
             await session.hello();
             return;
           }
@@ -203,14 +211,16 @@ export function runVolunteer(o: VolunteerOptions): Volunteer {
         .catch((err: unknown) => end('error', (err as Error).message ?? String(err)));
     };
     sock.onclose = (e) => {
-      queue = queue.then(() =>
-        later
-          ? undefined
-          : end(
-              st.state === 'done' ? 'done' : 'error',
-              e.reason ? `the PS closed the connection: ${e.reason}` : 'the connection to the PS closed',
-            ),
-      );
+      queue = queue.then(() => {
+        if (later || ended) return;
+        if (e.reason === RUN_OVER) return end('done', `the run is over (${st.steps} steps answered)`);
+        // The PS went away mid-run (a crash, a restart with --resume, the network): ask again
+        // every few seconds, as a tab that found no free rank does, until it answers or the
+        // volunteer stops.
+        const why = e.reason ? `the PS closed the connection (${e.reason})` : 'lost the connection to the PS';
+        show({ state: 'waiting', message: `${why}; trying again every ${RETRY_MS / 1000} s` });
+        retry = setTimeout(connect, RETRY_MS);
+      });
     };
     sock.onerror = () => undefined; // onclose follows with the reason
   };
@@ -242,6 +252,11 @@ class Session {
     this.rank = lease.rank;
     this.leaseKey = b64(lease.key);
     show({ state: 'joined', rank: lease.rank, workers: lease.workers, message: `leased rank ${lease.rank}` });
+  }
+
+  dispose(): void {
+    this.ctx?.model.dispose();
+    this.ctx = null;
   }
 
   async hello(): Promise<void> {

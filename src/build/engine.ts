@@ -15,7 +15,10 @@ import {
 import { readPsKeys, type PsKeys } from '../cluster/keys.js';
 import { contextFingerprint, TaskPool } from '../cluster/task-pool.js';
 import { checkEndpoint } from '../cluster/protocol.js';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
+import { join } from 'node:path';
 import { packSamples, type PackedSamples } from '../cluster/samples.js';
 import { VolunteerDesk, type Asset } from '../cluster/volunteers.js';
 import { sampleSize } from '../data/batch.js';
@@ -204,6 +207,7 @@ function volunteerDesk(
     throw new UsageError(`--volunteers: rank ${bad} is not in the run (ranks 0..${n - 1})`);
   const ds = ctx.dataset;
   const desk = new VolunteerDesk({
+    token: joinToken(config),
     workers: n,
     ranks,
     host: v.host,
@@ -248,4 +252,28 @@ function lanLinks(d: VolunteerDesk): string[] {
       u.hostname = a!.address;
       return u.toString();
     });
+}
+
+/** Where a run keeps its join token (mode 0600), so that `--resume` keeps the same link. */
+export const TOKEN_FILE = 'volunteer-token';
+
+/**
+ * The run's join token: the checkpointed run's when resuming (the tabs of the crashed PS come back
+ * to the same link), else a fresh one, kept in the output folder for a later `--resume`.
+ */
+function joinToken(config: TrainConfig): string {
+  if (config.resume !== undefined) {
+    try {
+      const t = readFileSync(join(config.resume, TOKEN_FILE), 'utf8').trim();
+      if (/^[A-Za-z0-9_-]{16,}$/.test(t)) return t;
+    } catch {
+      // Not a volunteer run before: a fresh token.
+    }
+  }
+  const token = randomBytes(16).toString('base64url');
+  if (config.out !== undefined) {
+    mkdirSync(config.out, { recursive: true });
+    writeFileSync(join(config.out, TOKEN_FILE), token + '\n', { mode: 0o600 });
+  }
+  return token;
 }

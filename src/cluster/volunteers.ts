@@ -19,7 +19,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { WebSocketServer, type WebSocket } from 'ws';
 import { listenHttp } from '../core/http.js';
 import type { ServerTransport } from './transport.js';
-import { declaredLength, HEADER_BYTES, MAC_BYTES } from './wire.js';
+import { declaredLength, HEADER_BYTES, MAC_BYTES, RUN_OVER } from './wire.js';
 
 /** A file the page loads. */
 export interface Asset {
@@ -167,7 +167,7 @@ export class VolunteerDesk implements ServerTransport {
     await new Promise((r) => setTimeout(r, Math.min(flushMs, 200)));
     this.closed = true;
     this.wake?.();
-    for (const l of this.leases.values()) l.socket.close(1000, 'the run is over');
+    for (const l of this.leases.values()) l.socket.close(1000, RUN_OVER);
     this.wss?.close();
     const server = this.server;
     this.server = null;

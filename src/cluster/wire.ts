@@ -95,6 +95,9 @@ export function dtypeOf(v: ArrayBufferView): DtypeCode {
   return v instanceof Float64Array ? Dtype.FLOAT64 : v instanceof Uint8Array ? Dtype.UINT8 : Dtype.FLOAT32;
 }
 
+/** The close reason of a volunteer's socket when the run ended (it may arrive before BYE). */
+export const RUN_OVER = 'the run is over';
+
 const U32_MAX = 0xffffffff;
 
 function u32(x: number): number {

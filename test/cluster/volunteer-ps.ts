@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { BIN, waitFor } from './procs.js';
 
@@ -23,9 +24,14 @@ export interface VolunteerPs {
   exited: Promise<{ code: number | null; stderr: string }>;
 }
 
-/** Start `draco ps --volunteers ... --http 0 --out OUT`, resolved once it prints its link. */
-export async function startVolunteerPs(args: string[], out: string, pids: number[]): Promise<VolunteerPs> {
-  const proc = spawn(process.execPath, [BIN, 'ps', ...args, '--http', '0', '--out', out], {
+/** Start `draco ps --volunteers ... --http PORT --out OUT`, resolved once it prints its link. */
+export async function startVolunteerPs(
+  args: string[],
+  out: string,
+  pids: number[],
+  port = 0,
+): Promise<VolunteerPs> {
+  const proc = spawn(process.execPath, [BIN, 'ps', ...args, '--http', String(port), '--out', out], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   pids.push(proc.pid!);
@@ -66,4 +72,13 @@ export function stepRecords(dir: string): { step: number; erasures: number[]; su
     .split('\n')
     .filter((l) => l.startsWith('{"step"'))
     .map((l) => JSON.parse(l) as { step: number; erasures: number[]; suspects: number[] });
+}
+
+/** A TCP port free now on 127.0.0.1 (for a PS that must come back on the same one). */
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
 }

@@ -15,7 +15,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -30,7 +30,7 @@ import { splitMessage } from '../../src/cluster/volunteers.js';
 import { gatherBatch } from '../../src/data/batch.js';
 import type { Dataset } from '../../src/data/types.js';
 import { BIN, reaper, waitFor } from './procs.js';
-import { paramsSha, startVolunteerPs } from './volunteer-ps.js';
+import { freePort, paramsSha, startVolunteerPs } from './volunteer-ps.js';
 
 const pids = reaper();
 const tmp = mkdtempSync(join(tmpdir(), 'draco-volunteers-'));
@@ -124,6 +124,16 @@ test('a WebSocket message splits into the three frames by its length field', () 
   );
 });
 
+/** The page's volunteer code run in Node: `ws` for the socket, Node's WebCrypto. */
+function nodeVolunteer(url: string, log: VolunteerStatus[]) {
+  return runVolunteer({
+    url,
+    wasmPath: wasmDir() + '/',
+    status: (s) => log.push(s),
+    socket: (u) => new WebSocket(u) as never,
+  });
+}
+
 /** A hand-driven volunteer socket: what any page holding the link can do. */
 class RawVolunteer {
   readonly inbox: (Buffer | string)[] = [];
@@ -216,14 +226,7 @@ test(
 
     // Three volunteers (the page's code, in Node) take ranks 0-2 and train; a fourth is told to wait.
     const statuses: VolunteerStatus[][] = [[], [], []];
-    const vols = statuses.map((log) =>
-      runVolunteer({
-        url: ps.socketUrl,
-        wasmPath: wasmDir() + '/',
-        status: (s) => log.push(s),
-        socket: (u) => new WebSocket(u) as never,
-      }),
-    );
+    const vols = statuses.map((log) => nodeVolunteer(ps.socketUrl, log));
     const full = await (async () => {
       for (let i = 0; i < 100; i++) {
         if (statuses.every((l) => l.some((s) => s.rank !== null))) break;
@@ -238,12 +241,7 @@ test(
     assert.equal(full.kind, 'full', 'every rank taken: the fourth socket waits');
     // The page's code shows that it waits, and keeps asking until the volunteer stops it.
     const waiting: VolunteerStatus[] = [];
-    const fifth = runVolunteer({
-      url: ps.socketUrl,
-      wasmPath: wasmDir() + '/',
-      status: (s) => waiting.push(s),
-      socket: (u) => new WebSocket(u) as never,
-    });
+    const fifth = nodeVolunteer(ps.socketUrl, waiting);
     assert.ok(await waitFor(() => waiting.some((s) => s.state === 'waiting'), 5000), JSON.stringify(waiting));
     fifth.stop();
     assert.equal((await fifth.done).state, 'stopped');
@@ -272,5 +270,63 @@ test(
     );
     assert.equal(r.status, 0, r.stderr);
     assert.equal(paramsSha(out), paramsSha(ref), 'the volunteers trained the in-process model');
+  },
+);
+
+test(
+  'the PS crashes mid-run and resumes: its volunteers come back to the same link and the model is unchanged',
+  { timeout: 180_000 },
+  async () => {
+    const run =
+      '--volunteers --workers 3 --byzantine 1 --attack none --scheme repetition --steps 12 --seed 4'.split(
+        ' ',
+      );
+    const out = join(tmp, 'crash');
+    const port = await freePort();
+    const first = await startVolunteerPs([...run, '--checkpoint-every', '2'], out, pids, port);
+    const logs: VolunteerStatus[][] = [[], [], []];
+    const vols = logs.map((log) => nodeVolunteer(first.socketUrl, log));
+    const metrics = join(out, 'metrics.jsonl');
+    const steps = () => {
+      try {
+        return readFileSync(metrics, 'utf8')
+          .split('\n')
+          .filter((l) => l.startsWith('{"step"')).length;
+      } catch {
+        return 0;
+      }
+    };
+    assert.ok(await waitFor(() => steps() >= 5, 60_000), first.stderr());
+    first.proc.kill('SIGKILL');
+    await first.exited;
+    assert.ok(
+      await waitFor(() => logs.every((l) => l.at(-1)?.state === 'waiting'), 10_000),
+      'the tabs wait for the PS',
+    );
+
+    const second = await startVolunteerPs(
+      [...run, '--checkpoint-every', '2', '--resume', out],
+      out,
+      pids,
+      port,
+    );
+    assert.equal(second.token, first.token, 'the resumed run keeps the link');
+    const ends = await Promise.all(vols.map((v) => v.done));
+    const { code, stderr } = await second.exited;
+    assert.equal(code, 0, stderr);
+    assert.deepEqual(
+      ends.map((e) => e.state),
+      ['done', 'done', 'done'],
+    );
+    const ref = join(tmp, 'crash-ref');
+    const r = spawnSync(process.execPath, [BIN, 'train', ...run.slice(1), '--out', ref], {
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(
+      paramsSha(out),
+      paramsSha(ref),
+      'the crashed and resumed volunteer run trained the in-process model',
+    );
   },
 );
