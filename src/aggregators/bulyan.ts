@@ -3,7 +3,8 @@
  * repeated Krum (score the remaining set with neighbour count remaining - f - 2, move the winner to
  * the selection, repeat), then per coordinate average the beta = theta - 2f selected values closest
  * to the coordinate median of the selection. Requires n >= 4f + 3. One distance matrix serves every
- * Krum round. Cost O(n^2 d) + O(theta^2 d) compares.
+ * Krum round (for large float32 inputs its screen, screen.ts: the same selection). Cost O(n^2 d) +
+ * O(theta^2 d) compares.
  *
  * `bulyanWith(theta, beta)` is shared with DETOX's variant (detox-bulyan.ts).
  */
@@ -17,6 +18,7 @@ import {
   sortSmallest,
 } from './columns.js';
 import { krumScores, orderByScore, pairwiseSqDistances } from './distances.js';
+import { distanceScreen, screenedRepeatedKrum } from './screen.js';
 import type { AggregateInfo, Aggregator, AggregatorDef } from './types.js';
 
 /** Repeated Krum on one distance matrix: `theta` indices in selection order. */
@@ -117,8 +119,11 @@ export function bulyanWith(
   info?: AggregateInfo,
 ): Float64Array {
   const n = inputs.length;
-  const D = pairwiseSqDistances(inputs);
-  const selected = repeatedKrum(D, n, f, theta);
+  const screen = distanceScreen(inputs);
+  const selected =
+    screen !== null
+      ? screenedRepeatedKrum(screen, f, theta)
+      : repeatedKrum(pairwiseSqDistances(inputs), n, f, theta);
   if (info) info.selected = selected;
   return closestToMedianMean(
     selected.map((i) => inputs[i]),

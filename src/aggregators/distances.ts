@@ -12,7 +12,9 @@ import { simdAvailable } from '../core/simd/kernels.js';
 import { sqDistancesSimd } from '../core/simd/distances.js';
 import { assertFinite } from './finite.js';
 
-const BLOCK = 2048;
+/** Coordinates per block; each block's per-pair sums are added to D at its end. */
+export const DISTANCE_BLOCK = 2048;
+const BLOCK = DISTANCE_BLOCK;
 /** Below n * d terms the JS loop is as fast as setting up the SIMD path. */
 const SIMD_MIN_TERMS = 1 << 14;
 
@@ -78,6 +80,55 @@ export function pairwiseSqDistances(inputs: readonly Vec[], norms?: Float64Array
 }
 
 /**
+ * Four pairs (a, b_c) with one running sum each over [s, e) (the pairs `pairIsSequential` names),
+ * each sum added to `out` at its index: shared by the matrix and the screen's exact entries
+ * (aggregators/screen.ts), which must sum in the same order. Four sums keep the adder busy.
+ */
+export function sqDistanceBlock4(
+  a: Vec,
+  b0: Vec,
+  b1: Vec,
+  b2: Vec,
+  b3: Vec,
+  s: number,
+  e: number,
+  out: Float64Array,
+  o0: number,
+  o1: number,
+  o2: number,
+  o3: number,
+): void {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  for (let k = s; k < e; k++) {
+    const x = a[k];
+    const t0 = x - b0[k];
+    const t1 = x - b1[k];
+    const t2 = x - b2[k];
+    const t3 = x - b3[k];
+    s0 += t0 * t0;
+    s1 += t1 * t1;
+    s2 += t2 * t2;
+    s3 += t3 * t3;
+  }
+  out[o0] += s0;
+  out[o1] += s1;
+  out[o2] += s2;
+  out[o3] += s3;
+}
+
+/**
+ * Whether pair (i, j), i < j, keeps one running sum per block (row i's first
+ * 4 floor((n - i - 1) / 4) partners) rather than two (sqDistanceBlock): the order of operations
+ * that defines D[i][j].
+ */
+export function pairIsSequential(n: number, i: number, j: number): boolean {
+  return j <= i + ((n - i - 1) & ~3);
+}
+
+/**
  * The upper triangle of the distance matrix (and the norms, which the caller zeroes), by the JS
  * loop whose order of operations defines the result; core/simd/distances.ts performs the same
  * operations on SIMD lanes.
@@ -90,8 +141,8 @@ export function sqDistancesJs(inputs: readonly Vec[], norms?: Float64Array): Flo
     const e = Math.min(d, s + BLOCK);
     for (let i = 0; i < n; i++) {
       const a = inputs[i];
-      // ||x_i||^2 rides along the first group of four partners; rows with fewer partners
-      // (the last three) get their own loop.
+      // ||x_i||^2: one running sum per block beside the first group of four partners; rows with
+      // fewer partners (the last three) sum it as sqDistanceBlock does, in two.
       if (norms && n - i - 1 < 4) {
         let acc0 = 0;
         let acc1 = 0;
@@ -111,42 +162,14 @@ export function sqDistancesJs(inputs: readonly Vec[], norms?: Float64Array): Flo
         const b1 = inputs[j + 1];
         const b2 = inputs[j + 2];
         const b3 = inputs[j + 3];
-        let s0 = 0;
-        let s1 = 0;
-        let s2 = 0;
-        let s3 = 0;
         if (norms && j === i + 1) {
-          let q = 0;
-          for (let k = s; k < e; k++) {
-            const x = a[k];
-            const t0 = x - b0[k];
-            const t1 = x - b1[k];
-            const t2 = x - b2[k];
-            const t3 = x - b3[k];
-            q += x * x;
-            s0 += t0 * t0;
-            s1 += t1 * t1;
-            s2 += t2 * t2;
-            s3 += t3 * t3;
-          }
-          norms[i] += q;
-        } else {
-          for (let k = s; k < e; k++) {
-            const x = a[k];
-            const t0 = x - b0[k];
-            const t1 = x - b1[k];
-            const t2 = x - b2[k];
-            const t3 = x - b3[k];
-            s0 += t0 * t0;
-            s1 += t1 * t1;
-            s2 += t2 * t2;
-            s3 += t3 * t3;
-          }
+          // One running sum in coordinate order, as the SIMD path's norm column sums it.
+          let sq = 0;
+          for (let k = s; k < e; k++) sq += a[k] * a[k];
+          norms[i] += sq;
         }
-        D[i * n + j] += s0;
-        D[i * n + j + 1] += s1;
-        D[i * n + j + 2] += s2;
-        D[i * n + j + 3] += s3;
+        const q = i * n + j;
+        sqDistanceBlock4(a, b0, b1, b2, b3, s, e, D, q, q + 1, q + 2, q + 3);
       }
       for (; j < n; j++) D[i * n + j] += sqDistanceBlock(a, inputs[j], s, e);
     }

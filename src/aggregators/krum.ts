@@ -2,12 +2,13 @@
  * Krum (Blanchard et al. 2017; docs/aggregators.md "Krum"): score(i) = sum of the squared distances
  * from x_i to its n - f - 2 nearest other inputs; output the input with the lowest score
  * (ties: lowest index). Requires n >= 2f + 3. With the `byzfl` switch, ByzFL's convention: the
- * n - f - 1 nearest, n > 2f. Cost O(n^2 d) for the distance matrix (distances.ts), O(n^2 log n)
- * for the scores.
+ * n - f - 1 nearest, n > 2f. Cost O(n^2 d) for the distance matrix (distances.ts; for large float32
+ * inputs its screen, screen.ts, with the same winner), O(n^2 log n) for the scores.
  */
 import { UsageError } from '../core/errors.js';
 import type { Vec } from '../core/vec.js';
 import { krumScores, orderByScore, pairwiseSqDistances } from './distances.js';
+import { distanceScreen, screenedKrumOrder } from './screen.js';
 import type { AggregateInfo, Aggregator, AggregatorDef } from './types.js';
 
 /**
@@ -34,16 +35,25 @@ export function krumPrecondition(rule: string, n: number, f: number): string | n
   return n >= 2 * f + 3 ? null : `${rule} needs n >= 2f + 3 (n = ${n}, f = ${f}: n >= ${2 * f + 3})`;
 }
 
-/** Index of the Krum winner among `inputs`, with the scores (by input index). */
+/**
+ * Index of the Krum winner among `inputs`, with the scores (by input index). Without `D`, through
+ * the distance screen where it applies: the same winner; the scores of inputs the screen ruled
+ * out without exact distances are then its estimates (docs/aggregators.md "Screened selection").
+ */
 export function krumSelect(
   inputs: readonly Vec[],
   f: number,
-  D = pairwiseSqDistances(inputs),
+  D?: Float64Array,
   k = inputs.length - f - 2,
 ): { winner: number; scores: number[] } {
   const n = inputs.length;
   const all = Array.from({ length: n }, (_, i) => i);
-  const scores = krumScores(D, n, all, k);
+  const screen = D === undefined ? distanceScreen(inputs) : null;
+  if (screen !== null) {
+    const { order, scores } = screenedKrumOrder(screen, all, k, 1);
+    return { winner: order[0], scores: scores.report() };
+  }
+  const scores = krumScores(D ?? pairwiseSqDistances(inputs), n, all, k);
   return { winner: orderByScore(scores)[0], scores };
 }
 

@@ -1,17 +1,23 @@
 /**
  * Nearest-neighbour mixing (Allouah et al. 2023; docs/aggregators.md "NNM"): replace each x_i with
  * the mean of its n - f nearest inputs, itself included (ties: lower index), then the rule.
- * One pairwise distance matrix (distances.ts). Requires n > f. Cost O(n^2 d).
+ * One pairwise distance matrix (distances.ts; for large float32 inputs its screen, screen.ts, with
+ * the same neighbours in the same order). Requires n > f. Cost O(n^2 d).
  */
 import type { Vec } from '../core/vec.js';
 import { pairwiseSqDistances } from './distances.js';
+import { distanceScreen, screenedNearest } from './screen.js';
 import { meanOf } from './mean.js';
 import type { PreAggregatorDef } from './types.js';
 
 export function nearestNeighbourMixing(inputs: readonly Vec[], f: number): Vec[] {
   const n = inputs.length;
-  const D = pairwiseSqDistances(inputs);
   const k = n - f;
+  const screen = distanceScreen(inputs);
+  if (screen !== null) {
+    return screenedNearest(screen, k - 1).map((near, i) => meanOf([i, ...near].map((j) => inputs[j])));
+  }
+  const D = pairwiseSqDistances(inputs);
   return inputs.map((_, i) => {
     const others = Array.from({ length: n }, (_, j) => j)
       .filter((j) => j !== i)

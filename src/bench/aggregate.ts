@@ -6,7 +6,8 @@
  *
  * Besides the registered rules (any spec, e.g. `geomedian:iters=10,tol=0`): `distances` (the
  * pairwise squared-distance matrix alone, what Krum, Multi-Krum, Bulyan and NNM share),
- * `sign-majority-packed` (the PS side of signSGD-MV on d/8-byte messages; GB/s still counts
+ * `distances-screen` (the float32 screen Krum, Multi-Krum, Bulyan and NNM decide from first,
+ * aggregators/screen.ts, with its bounds), `sign-majority-packed` (the PS side of signSGD-MV on d/8-byte messages; GB/s still counts
  * n * d * 4 bytes, the float gradients it stands for) and `vote` (the repetition code's
  * majorityVote over n messages of which n - f are byte-identical and f differ in the last
  * coordinate: the worst case for the byte compare).
@@ -17,12 +18,18 @@ import { timeRuns } from '../core/stats.js';
 import type { Vec } from '../core/vec.js';
 import { aggregators, buildAggregator } from '../aggregators/registry.js';
 import { pairwiseSqDistances } from '../aggregators/distances.js';
+import { distanceScreen } from '../aggregators/screen.js';
 import { packSigns, signMajorityPacked } from '../aggregators/sign-majority.js';
 import type { AggregateInfo } from '../aggregators/types.js';
 import { majorityVote } from '../schemes/repetition.js';
 
 /** What the bench times besides registered rules (see the header comment). */
-export const BENCH_EXTRA_RULES: readonly string[] = ['distances', 'sign-majority-packed', 'vote'];
+export const BENCH_EXTRA_RULES: readonly string[] = [
+  'distances',
+  'distances-screen',
+  'sign-majority-packed',
+  'vote',
+];
 
 /** The rules `all` stands for: every registered rule (geomedian at 10 fixed iterations) + extras. */
 export function defaultBenchRules(): string[] {
@@ -100,6 +107,7 @@ export function benchAggregate(o: {
   for (const rule of o.rules) {
     let run: () => AggregateInfo | void;
     if (rule === 'distances') run = () => void pairwiseSqDistances(inputs);
+    else if (rule === 'distances-screen') run = () => void distanceScreen(inputs);
     else if (rule === 'vote') {
       const msgs: Vec[] = [];
       for (let i = 0; i < n; i++) {

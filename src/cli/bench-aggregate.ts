@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { UsageError } from '../core/errors.js';
 import { buildAggregator } from '../aggregators/registry.js';
-import { benchAggregate, defaultBenchRules, splitRuleList } from '../bench/aggregate.js';
+import { BENCH_EXTRA_RULES, benchAggregate, defaultBenchRules, splitRuleList } from '../bench/aggregate.js';
 import { positiveInt, nonNegativeInt } from './args.js';
 
 export function benchAggregateCommand(): Command {
@@ -11,6 +11,7 @@ export function benchAggregateCommand(): Command {
     .description(
       'Median wall time of each aggregation rule over n seeded random float32 inputs of length d, and the ' +
         'input bandwidth (n * d * 4 bytes / median). Extras: distances (the Krum distance matrix alone), ' +
+        'distances-screen (its float32 screen with bounds, what Krum, Bulyan and NNM decide from first), ' +
         'sign-majority-packed (PS side on packed signs), vote (the repetition majority vote).\n\n' +
         'The inputs sit in WebAssembly memory, where the training PS copies validated messages, so ' +
         'mean runs its SIMD kernel as in training; DRACO_SIMD=0 uses plain arrays and the JS loops.\n\n' +
@@ -38,11 +39,10 @@ export function benchAggregateCommand(): Command {
         json?: boolean;
       }) => {
         const f0 = o.f ?? Math.max(0, Math.floor((o.n - 3) / 4));
-        const extras = ['distances', 'vote', 'sign-majority-packed'];
         // With the default f, a rule whose bound it breaks runs at the largest f it allows (the
         // row says which); an explicit --f must hold for every rule.
         const fFor = (rule: string): number => {
-          if (extras.includes(rule)) return f0;
+          if (BENCH_EXTRA_RULES.includes(rule)) return f0;
           for (let f = f0; f > 0; f--) {
             if (o.f !== undefined || buildAggregator(rule, { n: o.n, f: 0 }).precondition(o.n, f) === null) {
               buildAggregator(rule, { n: o.n, f });

@@ -20,18 +20,21 @@ export const DIST_BLOCK = 2048;
 /** Bytes of T per chunk: a fraction of a core's L2, so rows and partners stay cached. */
 const CHUNK_BYTES = 256 * 1024;
 
-const align = (x: number) => Math.ceil(x / 64) * 64;
+export const align = (x: number) => Math.ceil(x / 64) * 64;
 
-interface Workspace {
+export interface Workspace {
   memory: WasmMemory;
   kernels: Kernels;
   bytes: number;
 }
 
-/** One memory, reused and replaced by a larger one when a call needs more (never shrinks). */
+/**
+ * One memory, reused and replaced by a larger one when a call needs more (never shrinks); shared
+ * with the distance screen (screen.ts), which, like this file, is done with it when it returns.
+ */
 let workspace: Workspace | null = null;
 
-function workspaceOf(bytes: number): Workspace | null {
+export function workspaceOf(bytes: number): Workspace | null {
   if (workspace !== null && workspace.bytes >= bytes) return workspace;
   const mem = createKernelMemory(bytes);
   if (mem === null) return null;

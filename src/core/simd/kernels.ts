@@ -106,6 +106,22 @@ export interface Kernels {
     acc0: number,
     acc1: number,
   ): void;
+  /**
+   * Distance screen: rows at x0 and x1 against the cnt partners at `p + c pstride`, over len
+   * float32 coordinates (a multiple of 4), in float32 runs of `run` coordinates whose lane sums
+   * are added to the f64x2 sums at `acc0 + 16 c` and `acc1 + 16 c` (see kernels.wat).
+   */
+  screen_tile(
+    x0: number,
+    x1: number,
+    p: number,
+    pstride: number,
+    cnt: number,
+    len: number,
+    run: number,
+    acc0: number,
+    acc1: number,
+  ): void;
   /** As dist_seq into two sums: even k (and an odd len's last) to `accE`, odd k to `accO`. */
   dist_split(
     T: number,
