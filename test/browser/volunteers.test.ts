@@ -9,13 +9,15 @@
  * - Volunteers come and go: a tab closed mid-run is an erasure at once (the PS logs it, the step
  *   does not wait for the deadline), a new tab takes the freed rank and answers the later steps, and
  *   the model is still the in-process run's.
+ * - A tab opened from another machine's point of view (the PS's LAN address over plain http: not a
+ *   secure context, no WebCrypto) runs the pure-JS cryptography and trains the same model.
  * Prints a volunteer's gradient time beside a Node worker's (the same partition size). Skips,
  * saying why, only where chromium cannot start.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
@@ -176,6 +178,28 @@ describe('volunteers in chromium', () => {
       );
       assert.equal(paramsSha(out), reference(run, 'churn-ref'), "the model is the in-process run's");
       await Promise.all([...pages.filter((p) => p !== leaving), newcomer].map((p) => p.close()));
+    },
+  );
+
+  test(
+    'a tab on plain http from another address (no WebCrypto) uses the pure-JS crypto and trains the same model',
+    { timeout: 120_000 },
+    async (t) => {
+      if (browser === undefined) return t.skip(why);
+      const lan = Object.values(networkInterfaces())
+        .flat()
+        .find((a) => a !== undefined && a.family === 'IPv4' && !a.internal);
+      if (lan === undefined) return t.skip('this machine has no non-loopback IPv4 address');
+      const run = '--workers 1 --byzantine 0 --attack none --scheme uncoded --steps 4 --seed 2'.split(' ');
+      const out = join(tmp, 'lan');
+      const ps = await startVolunteerPs(['--volunteers', ...run], out, pids);
+      const page = await openTab(ps.link.replace('127.0.0.1', lan.address));
+      const end = await waitStatus(page, (s) => s.state === 'done' || s.state === 'error', 60_000);
+      assert.equal(end.state, 'done', end.message);
+      assert.equal(end.crypto, 'noble', 'not a secure context: no WebCrypto');
+      assert.equal((await ps.exited).code, 0);
+      assert.equal(paramsSha(out), reference(run, 'lan-ref'));
+      await page.close();
     },
   );
 });
