@@ -26,6 +26,13 @@ export interface DecodeContext {
    * Absent where the PS holds no model (a decode outside training).
    */
   recompute?: GradientOracle;
+  /**
+   * Ranks whose message for this step arrived and was refused for its content (wrong dtype or
+   * length, a NaN or an infinity): null in `messages` like an erasure, but a message an honest
+   * worker sends only when its own gradient is not finite. Verify bans them once the PS's own
+   * value for their group is finite (a proof they lied).
+   */
+  refused?: readonly number[];
 }
 
 export interface DecodeResult {

@@ -5,7 +5,9 @@
  * sent one value byte for byte is accepted, and any other group (a value differs, or a member's
  * message is missing) is settled by the PS, which computes the group's gradient itself on the
  * same deterministic backend (`DecodeContext.recompute`). A member whose bytes differ from the
- * PS's is a proven liar: a suspect, and with banning on, ignored from the next step on.
+ * PS's is a proven liar: a suspect, and with banning on, ignored from the next step on; so is a
+ * member whose message the PS refused for its content (NaN, an infinity, a wrong size) when the
+ * PS's own value is finite.
  *
  * Why exact: every group has at least one honest member among s + 1 (at most s liars). A group
  * accepted without the PS had every unbanned member's message, all equal, so the honest member's
@@ -13,9 +15,11 @@
  * at most s - k liars remain; a group that lost k_g <= k members to bans keeps s + 1 - k_g > s - k
  * members, still one honest among them. Each proven liar forces at most one recomputation while
  * banning is on (then it is ignored); missing messages prove nothing and are settled every time.
+ * A refused message is not missing: the worker answered, with bytes no honest worker computes
+ * from a finite gradient.
  */
 import { UsageError } from '../core/errors.js';
-import { bytesEqual, type Vec } from '../core/vec.js';
+import { allFinite, bytesEqual, type Vec } from '../core/vec.js';
 import { groupAssignment, groupSpans, repetitionGroups } from './repetition.js';
 import type { DecodeContext, DecodeResult, GradientOracle, Scheme, SchemeOptions } from './types.js';
 
@@ -66,6 +70,7 @@ export function createVerify(opts: SchemeOptions): Scheme {
       const suspects: number[] = [];
       const failures: string[] = [];
       const liars: number[] = [];
+      const refused = new Set(ctx.refused);
       let samplesCovered = 0;
       for (let k = 0; k < groups.length; k++) {
         const members = groups[k];
@@ -83,9 +88,12 @@ export function createVerify(opts: SchemeOptions): Scheme {
           );
         else {
           value = ctx.recompute(members);
+          // A refused message (not finite, wrong size) against a finite value is a lie too; a
+          // missing one proves nothing.
+          const finite = allFinite(value);
           for (const rank of voters) {
             const m = messages[rank];
-            if (m !== null && !bytesEqual(m, value)) liars.push(rank);
+            if (m !== null ? !bytesEqual(m, value) : finite && refused.has(rank)) liars.push(rank);
           }
         }
         if (value === null) continue;

@@ -325,6 +325,7 @@ async function trainStep(
     partitionSizes: partitions.map((p) => p.length),
     rng: Rng.derive(run.seed, 'ps', step),
     recompute,
+    refused: rejected.map((r) => Number(r.split(':')[0])),
   });
   const decodeMs = performance.now() - decStart;
 

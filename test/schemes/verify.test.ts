@@ -85,7 +85,8 @@ describe('verify: the adversary-free model, bit for bit', () => {
 describe('verify: what the adversary can make the PS do', () => {
   for (const placement of ['fixed', 'worst']) {
     test(`${placement} placement, banning on (auto): at most one recomputation per Byzantine rank`, async () => {
-      for (const attack of ['reverse', 'alie', 'labelflip']) {
+      // inf: the PS refuses the messages (not finite); refused is not missing, so banned too.
+      for (const attack of ['reverse', 'alie', 'labelflip', 'inf']) {
         const opts: TrainOptions = {
           dataset: 'synthetic',
           scheme: 'verify',
