@@ -50,6 +50,8 @@ export interface VolunteerSetup {
   ranks: number[] | 'all';
   host: string;
   port: number;
+  /** Ranks one network address may hold at once (absent: no limit). */
+  perAddress?: number;
   /** The page and its assets (src/browser/bundle.ts `volunteerAssets`). */
   assets: () => Promise<Map<string, Asset>>;
 }
@@ -214,6 +216,7 @@ function volunteerDesk(
     port: v.port,
     dataset: { name: ds.name, inputShape: ds.inputShape, numClasses: ds.numClasses },
     assets: v.assets,
+    perAddress: v.perAddress,
     maxMessageBytes: ctx.scheme.messageLength * 8 + (1 << 16),
   });
   const size = sampleSize(ds);

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { volunteerAssets } from '../browser/bundle.js';
 import { setClusterOverrides } from '../build/engine.js';
 import { UsageError } from '../core/errors.js';
+import { positiveInt } from './args.js';
 import { parsePort, trainCommand } from './train.js';
 
 /** The volunteers' page port when `--http` is not given. */
@@ -74,6 +75,11 @@ Example:
       '--http-host <host>',
       "address the volunteers' page listens on (default: 0.0.0.0, every interface)",
     )
+    .option(
+      '--per-address <k>',
+      'ranks one network address may hold at once (default: no limit; docs/volunteers.md)',
+      positiveInt,
+    )
     .hook('preAction', (c) => {
       const o = c.opts<{
         bind?: string;
@@ -81,9 +87,10 @@ Example:
         volunteers?: string | true;
         http?: number;
         httpHost?: string;
+        perAddress?: number;
       }>();
-      if (o.volunteers === undefined && (o.http !== undefined || o.httpHost !== undefined))
-        throw new UsageError('--http and --http-host serve the volunteers: add --volunteers');
+      if (o.volunteers === undefined && [o.http, o.httpHost, o.perAddress].some((x) => x !== undefined))
+        throw new UsageError('--http, --http-host and --per-address serve the volunteers: add --volunteers');
       const volunteers =
         o.volunteers === undefined
           ? undefined
@@ -91,6 +98,7 @@ Example:
               ranks: o.volunteers === true ? ('all' as const) : parseRanks(o.volunteers),
               host: o.httpHost ?? '0.0.0.0',
               port: o.http ?? DEFAULT_VOLUNTEER_PORT,
+              perAddress: o.perAddress,
               assets: volunteerAssets,
             };
       setClusterOverrides({ bind: o.bind, key: o.key, volunteers });

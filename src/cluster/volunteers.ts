@@ -42,6 +42,11 @@ export interface VolunteerDeskOptions {
   assets: () => Promise<Map<string, Asset>>;
   /** Largest WebSocket message accepted (a GRAD with its header and MAC, with room to spare). */
   maxMessageBytes: number;
+  /**
+   * Ranks one network address may hold at once (default: no limit). A cap on what one machine
+   * can take, not a defence against an adversary with many addresses (docs/volunteers.md).
+   */
+  perAddress?: number;
 }
 
 /** Peer ids of volunteer sockets start with this byte (ZeroMQ's generated routing ids start with 0). */
@@ -60,6 +65,8 @@ interface Lease {
   id: Buffer;
   /** Its messages received and not yet taken by the engine. */
   queued: number;
+  /** The peer's network address. */
+  address: string;
 }
 
 /**
@@ -134,7 +141,7 @@ export class VolunteerDesk implements ServerTransport {
         sock.end('HTTP/1.1 403 Forbidden\r\nconnection: close\r\n\r\n');
         return;
       }
-      wss.handleUpgrade(req, sock, head, (ws) => this.admit(ws));
+      wss.handleUpgrade(req, sock, head, (ws) => this.admit(ws, req.socket.remoteAddress ?? ''));
     });
     const url = new URL(await listenHttp(server, this.o.host, this.o.port, 'volunteers'));
     // Listening on every interface: the link for this machine is the loopback one.
@@ -187,24 +194,26 @@ export class VolunteerDesk implements ServerTransport {
   }
 
   /** A socket with the token: lease it the lowest free rank, or tell it to come back later. */
-  private admit(ws: WebSocket): void {
+  private admit(ws: WebSocket, address: string): void {
     const rank = this.o.ranks.find((r) => !this.byRank.has(r) && !this.heldElsewhere(r));
-    if (rank === undefined) {
+    const cap = this.o.perAddress ?? Infinity;
+    const held = [...this.leases.values()].filter((l) => l.address === address).length;
+    const why =
+      held >= cap
+        ? `this address already holds ${held} rank${held === 1 ? '' : 's'}, the most the PS gives one address; waiting for one to free up`
+        : rank === undefined
+          ? `every rank open to volunteers is taken (${this.o.ranks.length}); waiting for one to free up`
+          : null;
+    if (why !== null || rank === undefined) {
       this.totals.full++;
-      ws.send(
-        JSON.stringify({
-          kind: 'full',
-          retryMs: RETRY_MS,
-          message: `every rank open to volunteers is taken (${this.o.ranks.length}); waiting for one to free up`,
-        }),
-      );
+      ws.send(JSON.stringify({ kind: 'full', retryMs: RETRY_MS, message: why }));
       ws.close(1000, 'no free rank');
       return;
     }
     const id = Buffer.alloc(9);
     id[0] = VOLUNTEER_ID;
     id.writeBigUInt64BE(BigInt(this.nextId++), 1);
-    const lease: Lease = { rank, key: randomBytes(32), socket: ws, id, queued: 0 };
+    const lease: Lease = { rank, key: randomBytes(32), socket: ws, id, queued: 0, address };
     const hex = id.toString('hex');
     this.leases.set(hex, lease);
     this.byRank.set(rank, lease);

@@ -16,7 +16,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import WebSocket from 'ws';
@@ -328,5 +328,36 @@ test(
       paramsSha(ref),
       'the crashed and resumed volunteer run trained the in-process model',
     );
+  },
+);
+
+test(
+  '--per-address caps the ranks one address holds: a second socket from it waits, another address joins',
+  { timeout: 60_000 },
+  async () => {
+    const run =
+      '--volunteers --per-address 1 --workers 3 --byzantine 1 --attack none --scheme repetition --steps 2'.split(
+        ' ',
+      );
+    const ps = await startVolunteerPs(run, join(tmp, 'cap'), pids);
+    const first = new RawVolunteer(ps.socketUrl);
+    assert.equal(await first.opened, 101);
+    assert.equal((await first.lease()).rank, 0);
+    const second = new RawVolunteer(ps.socketUrl);
+    await second.opened;
+    const told = JSON.parse((await second.next()) as string) as Lease;
+    assert.equal(told.kind, 'full');
+    assert.match((told as { message: string }).message, /this address already holds 1 rank/);
+    const lan = Object.values(networkInterfaces())
+      .flat()
+      .find((a) => a !== undefined && a.family === 'IPv4' && !a.internal);
+    if (lan !== undefined) {
+      const other = new RawVolunteer(ps.socketUrl.replace('127.0.0.1', lan.address));
+      assert.equal(await other.opened, 101);
+      assert.equal((await other.lease()).rank, 1, 'another address: the next free rank');
+      await other.close();
+    }
+    await Promise.all([first.close(), second.close()]);
+    ps.proc.kill('SIGKILL');
   },
 );
