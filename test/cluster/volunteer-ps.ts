@@ -67,11 +67,15 @@ export function paramsSha(dir: string): string {
 }
 
 /** The run's per-step records (metrics.jsonl lines with a step). */
-export function stepRecords(dir: string): { step: number; erasures: number[]; suspects: number[] }[] {
+export function stepRecords(
+  dir: string,
+): { step: number; erasures: number[]; suspects: number[]; byzantine: number[] }[] {
   return readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
     .split('\n')
     .filter((l) => l.startsWith('{"step"'))
-    .map((l) => JSON.parse(l) as { step: number; erasures: number[]; suspects: number[] });
+    .map(
+      (l) => JSON.parse(l) as { step: number; erasures: number[]; suspects: number[]; byzantine: number[] },
+    );
 }
 
 /** A TCP port free now on 127.0.0.1 (for a PS that must come back on the same one). */

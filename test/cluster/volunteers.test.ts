@@ -30,7 +30,7 @@ import { splitMessage } from '../../src/cluster/volunteers.js';
 import { gatherBatch } from '../../src/data/batch.js';
 import type { Dataset } from '../../src/data/types.js';
 import { BIN, reaper, waitFor } from './procs.js';
-import { freePort, paramsSha, startVolunteerPs } from './volunteer-ps.js';
+import { freePort, paramsSha, startVolunteerPs, stepRecords } from './volunteer-ps.js';
 
 const pids = reaper();
 const tmp = mkdtempSync(join(tmpdir(), 'draco-volunteers-'));
@@ -125,9 +125,10 @@ test('a WebSocket message splits into the three frames by its length field', () 
 });
 
 /** The page's volunteer code run in Node: `ws` for the socket, Node's WebCrypto. */
-function nodeVolunteer(url: string, log: VolunteerStatus[]) {
+function nodeVolunteer(url: string, log: VolunteerStatus[], attack?: string) {
   return runVolunteer({
     url,
+    attack,
     wasmPath: wasmDir() + '/',
     status: (s) => log.push(s),
     socket: (u) => new WebSocket(u) as never,
@@ -359,5 +360,45 @@ test(
     }
     await Promise.all([first.close(), second.close()]);
     ps.proc.kill('SIGKILL');
+  },
+);
+
+test(
+  'cyclic code (float64 messages): a lying volunteer leaves the model the in-process run with that liar has',
+  { timeout: 120_000 },
+  async () => {
+    const run = '--workers 5 --byzantine 1 --scheme cyclic --steps 3 --seed 6'.split(' ');
+    // The reference: the same liar simulated in process (fixed placement: one seeded rank).
+    const ref = join(tmp, 'cyclic-ref');
+    const r = spawnSync(
+      process.execPath,
+      [BIN, 'train', ...run, '--attack', 'reverse', '--placement', 'fixed', '--out', ref],
+      {
+        encoding: 'utf8',
+      },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const liar = stepRecords(ref)[0].byzantine[0];
+    const out = join(tmp, 'cyclic');
+    const ps = await startVolunteerPs(['--volunteers', ...run, '--attack', 'none'], out, pids);
+    // One at a time, so that volunteer i holds rank i; the one at the reference's rank lies.
+    const vols = [];
+    for (let i = 0; i < 5; i++) {
+      const log: VolunteerStatus[] = [];
+      vols.push(nodeVolunteer(ps.socketUrl, log, i === liar ? 'reverse' : undefined));
+      assert.ok(await waitFor(() => log.some((s) => s.rank !== null), 10_000));
+      assert.equal(log.find((s) => s.rank !== null)!.rank, i);
+    }
+    const ends = await Promise.all(vols.map((v) => v.done));
+    assert.equal((await ps.exited).code, 0);
+    assert.deepEqual(
+      ends.map((e) => e.state),
+      new Array(5).fill('done'),
+    );
+    assert.ok(
+      stepRecords(out).every((s) => s.suspects.includes(liar)),
+      'the decoder located the liar',
+    );
+    assert.equal(paramsSha(out), paramsSha(ref));
   },
 );
