@@ -262,21 +262,24 @@ export const TOKEN_FILE = 'volunteer-token';
 
 /**
  * The run's join token: the checkpointed run's when resuming (the tabs of the crashed PS come back
- * to the same link), else a fresh one, kept in the output folder for a later `--resume`.
+ * to the same link), else a fresh one; kept in the output folder for a later `--resume` (also when
+ * a run resumes into another folder).
  */
 function joinToken(config: TrainConfig): string {
-  if (config.resume !== undefined) {
-    try {
-      const t = readFileSync(join(config.resume, TOKEN_FILE), 'utf8').trim();
-      if (/^[A-Za-z0-9_-]{16,}$/.test(t)) return t;
-    } catch {
-      // Not a volunteer run before: a fresh token.
-    }
-  }
-  const token = randomBytes(16).toString('base64url');
+  const token = resumedToken(config.resume) ?? randomBytes(16).toString('base64url');
   if (config.out !== undefined) {
     mkdirSync(config.out, { recursive: true });
     writeFileSync(join(config.out, TOKEN_FILE), token + '\n', { mode: 0o600 });
   }
   return token;
+}
+
+function resumedToken(dir: string | undefined): string | undefined {
+  if (dir === undefined) return undefined;
+  try {
+    const t = readFileSync(join(dir, TOKEN_FILE), 'utf8').trim();
+    return /^[A-Za-z0-9_-]{16,}$/.test(t) ? t : undefined;
+  } catch {
+    return undefined; // not a volunteer run before: a fresh token
+  }
 }

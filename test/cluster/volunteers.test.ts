@@ -305,13 +305,16 @@ test(
       'the tabs wait for the PS',
     );
 
+    // Resumed into another folder, which keeps the token for a later --resume in its turn.
+    const resumed = join(tmp, 'crash-resumed');
     const second = await startVolunteerPs(
       [...run, '--checkpoint-every', '2', '--resume', out],
-      out,
+      resumed,
       pids,
       port,
     );
     assert.equal(second.token, first.token, 'the resumed run keeps the link');
+    assert.equal(readFileSync(join(resumed, 'volunteer-token'), 'utf8').trim(), first.token);
     const ends = await Promise.all(vols.map((v) => v.done));
     const { code, stderr } = await second.exited;
     assert.equal(code, 0, stderr);
@@ -325,7 +328,7 @@ test(
     });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(
-      paramsSha(out),
+      paramsSha(resumed),
       paramsSha(ref),
       'the crashed and resumed volunteer run trained the in-process model',
     );
