@@ -342,15 +342,19 @@ class Session {
     const scheme = buildScheme(config, model.numParams, 'worker');
     const configured = parseAttack(config.attack).attack;
     const empty = new Int32Array(0);
+    const none = { n: 0, x: new Float32Array(0), y: new Int32Array(0) };
+    // The training split is the samples of the last DATA, the step's partitions their ids in it
+    // (the others stay empty: this rank's encode never asks for them).
+    const held = () => this.data;
     const dataset: Dataset = {
       name: meta.name,
       inputShape: meta.inputShape,
       numClasses: meta.numClasses,
-      train: { n: 0, x: new Float32Array(0), y: new Int32Array(0) },
-      test: { n: 0, x: new Float32Array(0), y: new Int32Array(0) },
+      get train() {
+        return held()?.samples.split ?? none;
+      },
+      test: none,
     };
-    // The step's partitions as the data this tab was sent for the step (the others stay empty:
-    // this rank's encode never asks for them).
     const schedule = {
       partitions: (step: number) =>
         Array.from({ length: scheme.numPartitions }, (_, p) =>
@@ -376,8 +380,6 @@ class Session {
     )
       return;
     if (this.data === null || this.data.step !== h.step) return; // DATA always precedes STEP
-    const samples = this.data.samples;
-    (ctx.dataset as { train: Dataset['train'] }).train = samples.split;
     const words = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
     const params = new Float32Array(payload.slice(0, d * 4).buffer);
     const byzantine: number[] = [];
